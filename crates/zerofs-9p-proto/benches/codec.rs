@@ -1,0 +1,2 @@
+//! Criterion benchmarks of the codec (in progress).
+fn main() {}

@@ -1,0 +1,172 @@
+//! `cargo xtask ci [STEP...]`: the full test job that CI runs (`.ci/run`).
+//!
+//! The job is an ordered list of [`Step`]s. To add one (e.g. an `interop`
+//! step that installs real ZeroFS servers into the cache and runs the client
+//! against them), write a `fn() -> Result` and append it to [`STEPS`].
+
+use std::time::Instant;
+
+use crate::fuzz;
+use crate::util::{self, CargoTool, Result, cargo, run, succeeds};
+
+/// Used only when `cargo nextest` is not already installed on the machine.
+const NEXTEST: CargoTool = CargoTool {
+    krate: "cargo-nextest",
+    version: "0.9.143",
+};
+
+/// One named stage of the CI job.
+#[derive(Debug)]
+pub struct Step {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub run: fn() -> Result,
+}
+
+/// The CI job, in order.
+pub const STEPS: &[Step] = &[
+    Step {
+        name: "fmt",
+        about: "cargo fmt --all -- --check",
+        run: fmt,
+    },
+    Step {
+        name: "clippy",
+        about: "cargo clippy --workspace --all-targets -- -D warnings",
+        run: clippy,
+    },
+    Step {
+        name: "nextest",
+        about: "cargo nextest run --workspace --profile ci (installs nextest if missing)",
+        run: nextest,
+    },
+    Step {
+        name: "doctest",
+        about: "cargo test --workspace --doc",
+        run: doctest,
+    },
+    Step {
+        name: "fuzz-corpus",
+        about: "cargo xtask fuzz --corpus-only (replays fuzz/corpus as tests)",
+        run: fuzz_corpus,
+    },
+];
+
+/// Runs the named steps (all of them when `args` is empty), stopping at the
+/// first failure.
+pub fn main(args: &[String]) -> Result {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        help();
+        return Ok(());
+    }
+    let steps = select(args)?;
+    let started = Instant::now();
+    for (i, step) in steps.iter().enumerate() {
+        eprintln!(
+            "\n==> xtask ci [{}/{}] {}: {}",
+            i + 1,
+            steps.len(),
+            step.name,
+            step.about
+        );
+        let t = Instant::now();
+        (step.run)().map_err(|e| format!("ci step `{}` failed: {e}", step.name))?;
+        eprintln!("==> {} ok ({:.1}s)", step.name, t.elapsed().as_secs_f64());
+    }
+    eprintln!(
+        "\n==> xtask ci: all {} steps passed ({:.1}s)",
+        steps.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn select(args: &[String]) -> Result<Vec<&'static Step>> {
+    if args.is_empty() {
+        return Ok(STEPS.iter().collect());
+    }
+    args.iter()
+        .map(
+            |name| match STEPS.iter().find(|s| s.name == name.as_str()) {
+                Some(step) => Ok(step),
+                None => util::fail(format!(
+                    "unknown ci step `{name}`; steps: {}",
+                    STEPS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+                )),
+            },
+        )
+        .collect()
+}
+
+pub fn help() {
+    eprintln!(
+        "usage: cargo xtask ci [STEP...]\n\nRuns these steps in order (all when none is named):"
+    );
+    for step in STEPS {
+        eprintln!("  {:<12} {}", step.name, step.about);
+    }
+}
+
+fn fmt() -> Result {
+    run(cargo().args(["fmt", "--all", "--", "--check"]))
+}
+
+fn clippy() -> Result {
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
+
+fn nextest() -> Result {
+    let mut cmd = cargo();
+    if !succeeds(cargo().args(["nextest", "--version"])) {
+        let bin_dir = util::ensure_cargo_tool(NEXTEST)?;
+        cmd.env("PATH", util::path_with(&bin_dir)?);
+    }
+    run(cmd.args([
+        "nextest",
+        "run",
+        "--workspace",
+        "--profile",
+        "ci",
+        "--no-fail-fast",
+    ]))
+}
+
+fn doctest() -> Result {
+    run(cargo().args(["test", "--workspace", "--doc"]))
+}
+
+fn fuzz_corpus() -> Result {
+    fuzz::main(&["--corpus-only".to_owned()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_names_are_unique() {
+        for (i, a) in STEPS.iter().enumerate() {
+            assert!(
+                STEPS[i + 1..].iter().all(|b| b.name != a.name),
+                "{}",
+                a.name
+            );
+        }
+    }
+
+    #[test]
+    fn select_keeps_requested_order_and_rejects_unknown() {
+        let picked = select(&["doctest".to_owned(), "fmt".to_owned()]).unwrap();
+        let names: Vec<_> = picked.iter().map(|s| s.name).collect();
+        assert_eq!(names, ["doctest", "fmt"]);
+        assert_eq!(select(&[]).unwrap().len(), STEPS.len());
+        assert!(select(&["nope".to_owned()]).is_err());
+    }
+}

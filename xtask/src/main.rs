@@ -1,0 +1,58 @@
+//! Repository automation for zerofs-client, run as `cargo xtask <command>`
+//! (alias in `.cargo/config.toml`). Std only, so it builds in seconds.
+//!
+//! Every command prints each process it starts (`$ ...` on stderr) and exits
+//! non-zero if any of them fails.
+
+// Talking to the terminal is this binary's job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod bench;
+mod ci;
+mod fuzz;
+mod util;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  ci [STEP...]      the full CI test job: fmt, clippy, nextest, doctests,
+                    fuzz corpus replay (what .ci/run runs); `ci --help` lists steps
+  fuzz [OPTIONS] [TARGET...]
+                    run cargo-fuzz targets from fuzz/ (`fuzz --help` for options);
+                    `fuzz --corpus-only` replays the checked-in corpus as tests
+  bench [ARGS...]   cargo bench --workspace, ARGS passed to criterion
+  help              this text
+
+Slow installs (cargo-fuzz, later real servers) are cached in
+$ZEROFS_CLIENT_CACHE, else ${XDG_CACHE_HOME:-$HOME/.cache}/zerofs-client.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((command, rest)) => (command.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match command {
+        "ci" => ci::main(rest),
+        "fuzz" => fuzz::main(rest),
+        "bench" => bench::main(rest),
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!("xtask: unknown command `{other}`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
