@@ -36,8 +36,14 @@ pub const STEPS: &[Step] = &[
         run: clippy,
     },
     Step {
+        name: "servers",
+        about: "cargo xtask servers (installs diod and ZeroFS 0.19.1 for the differential tests)",
+        run: servers,
+    },
+    Step {
         name: "nextest",
-        about: "cargo nextest run --workspace --profile ci (installs nextest if missing)",
+        about: "cargo nextest run --workspace --profile ci (installs nextest if missing; \
+                ZEROFS_CLIENT_REQUIRE_SERVERS=1)",
         run: nextest,
     },
     Step {
@@ -122,8 +128,14 @@ fn clippy() -> Result {
     ]))
 }
 
+fn servers() -> Result {
+    crate::servers::ensure().map(drop)
+}
+
 fn nextest() -> Result {
     let mut cmd = cargo();
+    // The differential tests must run against the real servers, never skip them.
+    cmd.envs(crate::servers::ensure()?.test_env());
     if !succeeds(cargo().args(["nextest", "--version"])) {
         let bin_dir = util::ensure_cargo_tool(NEXTEST)?;
         cmd.env("PATH", util::path_with(&bin_dir)?);

@@ -10,6 +10,7 @@
 mod bench;
 mod ci;
 mod fuzz;
+mod servers;
 mod util;
 
 use std::process::ExitCode;
@@ -24,9 +25,11 @@ commands:
                     run cargo-fuzz targets from fuzz/ (`fuzz --help` for options);
                     `fuzz --corpus-only` replays the checked-in corpus as tests
   bench [ARGS...]   cargo bench --workspace, ARGS passed to criterion
+  servers           install the real 9P servers the differential tests need
+                    (diod via apt-get, ZeroFS 0.19.1 via cargo install, cached)
   help              this text
 
-Slow installs (cargo-fuzz, later real servers) are cached in
+Slow installs (cargo-fuzz, ZeroFS 0.19.1) are cached in
 $ZEROFS_CLIENT_CACHE, else ${XDG_CACHE_HOME:-$HOME/.cache}/zerofs-client.";
 
 fn main() -> ExitCode {
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
         "ci" => ci::main(rest),
         "fuzz" => fuzz::main(rest),
         "bench" => bench::main(rest),
+        "servers" => servers::main(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())

@@ -1,0 +1,126 @@
+//! Fault injection: lost replies and delayed replies.
+
+use core::fmt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use zerofs_9p_proto::{Frame, MessageType};
+
+type Predicate = Arc<dyn Fn(&Frame) -> bool + Send + Sync>;
+
+/// A rule for [`ServerHandle::lose_reply_after`](crate::ServerHandle::lose_reply_after): the
+/// server applies a matching request, then closes its connection instead of replying (the
+/// "reply lost" case of a real network failure).
+///
+/// Rules are matched in the order requests arrive; each match uses up one of the rule's count.
+///
+/// ```
+/// use zerofs_9p_proto::{Frame, Message, MessageType};
+/// use zerofs_memserver::ReplyLoss;
+///
+/// let next_mkdir = ReplyLoss::next(MessageType::Tmkdir);
+/// let two_writes = ReplyLoss::next_n(MessageType::Twrite, 2);
+/// let big_writes = ReplyLoss::matching(1, |f: &Frame| {
+///     matches!(&f.message, Message::Twrite(w) if w.data.len() > 4096)
+/// });
+/// # let _ = (next_mkdir, two_writes, big_writes);
+/// ```
+#[derive(Clone)]
+pub struct ReplyLoss {
+    predicate: Predicate,
+    remaining: u32,
+}
+
+impl fmt::Debug for ReplyLoss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplyLoss")
+            .field("remaining", &self.remaining)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReplyLoss {
+    /// The next request of type `ty`.
+    pub fn next(ty: MessageType) -> ReplyLoss {
+        ReplyLoss::next_n(ty, 1)
+    }
+
+    /// The next `count` requests of type `ty`.
+    pub fn next_n(ty: MessageType, count: u32) -> ReplyLoss {
+        ReplyLoss::matching(count, move |f: &Frame| f.message.msg_type() == ty)
+    }
+
+    /// The next `count` requests for which `predicate` holds (it sees the decoded request,
+    /// envelope included).
+    pub fn matching(
+        count: u32,
+        predicate: impl Fn(&Frame) -> bool + Send + Sync + 'static,
+    ) -> ReplyLoss {
+        ReplyLoss {
+            predicate: Arc::new(predicate),
+            remaining: count,
+        }
+    }
+}
+
+/// Fault state shared by every connection.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    losses: Mutex<Vec<ReplyLoss>>,
+    delays: Mutex<Delays>,
+}
+
+#[derive(Debug, Default)]
+struct Delays {
+    all: Option<Duration>,
+    by_type: HashMap<MessageType, Duration>,
+}
+
+impl Faults {
+    pub(crate) fn add_loss(&self, rule: ReplyLoss) {
+        if rule.remaining > 0 {
+            lock(&self.losses).push(rule);
+        }
+    }
+
+    pub(crate) fn clear_losses(&self) {
+        lock(&self.losses).clear();
+    }
+
+    /// Whether the reply to `frame` is to be lost (using up one match).
+    pub(crate) fn take_loss(&self, frame: &Frame) -> bool {
+        let mut losses = lock(&self.losses);
+        let Some(i) = losses.iter().position(|r| (r.predicate)(frame)) else {
+            return false;
+        };
+        losses[i].remaining -= 1;
+        if losses[i].remaining == 0 {
+            losses.remove(i);
+        }
+        true
+    }
+
+    pub(crate) fn set_delay(&self, ty: Option<MessageType>, delay: Option<Duration>) {
+        let mut d = lock(&self.delays);
+        match (ty, delay) {
+            (None, delay) => d.all = delay,
+            (Some(ty), Some(delay)) => {
+                d.by_type.insert(ty, delay);
+            }
+            (Some(ty), None) => {
+                d.by_type.remove(&ty);
+            }
+        }
+    }
+
+    pub(crate) fn delay_for(&self, ty: Option<MessageType>) -> Option<Duration> {
+        let d = lock(&self.delays);
+        ty.and_then(|t| d.by_type.get(&t).copied()).or(d.all)
+    }
+}
+
+/// Locks a mutex, recovering from poisoning (a panicking test thread must not wedge the server).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

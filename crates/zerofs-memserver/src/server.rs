@@ -1,0 +1,301 @@
+//! Listeners and the handle tests hold: addresses, fault injection, counters, shutdown.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{debug, info};
+use zerofs_9p_proto::MessageType;
+
+use crate::config::{Config, Generation};
+use crate::conn;
+use crate::counters::{Counters, LiveCounters};
+use crate::dispatch::State;
+use crate::faults::{Faults, ReplyLoss, lock};
+use crate::fs::Fs;
+use crate::ledger::Ledger;
+
+/// State shared by the listeners, every connection and the handle.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: Config,
+    pub state: Mutex<State>,
+    pub counters: LiveCounters,
+    pub faults: Faults,
+    /// Bumped to close every live connection.
+    pub drops: watch::Sender<u64>,
+    pub next_conn: AtomicU64,
+}
+
+/// The in-memory ZeroFS-compatible 9P server.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use zerofs_memserver::{Config, Generation, MemServer};
+///
+/// let server = MemServer::start(Config::new(Generation::Z)).await?;
+/// let target = server.target(); // "tcp://127.0.0.1:PORT": hand it to the client under test
+/// assert!(target.starts_with("tcp://127.0.0.1:"));
+/// server.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct MemServer;
+
+impl MemServer {
+    /// Binds the configured listeners and starts serving (on the current tokio runtime).
+    pub async fn start(config: Config) -> io::Result<ServerHandle> {
+        if config.tcp.is_none() && config.unix.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no listener configured (tcp and unix are both None)",
+            ));
+        }
+        let profile = config.generation.profile();
+        let state = State {
+            fs: Fs::new(profile, config.root_uid, config.root_gid),
+            ledger: Ledger::new(config.ledger_retention, config.ledger_capacity),
+            lineage: fresh_lineage(0),
+        };
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            counters: LiveCounters::default(),
+            faults: Faults::default(),
+            drops: watch::channel(0).0,
+            next_conn: AtomicU64::new(1),
+            config,
+        });
+        let (listeners, tcp_addr) =
+            bind(&shared, shared.config.tcp, shared.config.unix.as_deref()).await?;
+        info!(generation = %shared.config.generation, ?tcp_addr, unix = ?shared.config.unix, "memserver listening");
+        Ok(ServerHandle {
+            inner: Arc::new(Inner {
+                unix_path: shared.config.unix.clone(),
+                shared,
+                tcp_addr,
+                listeners: tokio::sync::Mutex::new(listeners),
+            }),
+        })
+    }
+}
+
+fn fresh_lineage(previous: u64) -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64;
+    let token = (nanos
+        ^ u64::from(std::process::id()).rotate_left(32)
+        ^ previous.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        | 1;
+    if token == previous {
+        token.wrapping_add(2)
+    } else {
+        token
+    }
+}
+
+async fn bind(
+    shared: &Arc<Shared>,
+    tcp: Option<SocketAddr>,
+    unix: Option<&Path>,
+) -> io::Result<(Vec<JoinHandle<()>>, Option<SocketAddr>)> {
+    let mut tasks = Vec::new();
+    let mut tcp_addr = None;
+    if let Some(addr) = tcp {
+        let listener = TcpListener::bind(addr).await?;
+        tcp_addr = Some(listener.local_addr()?);
+        let shared = shared.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, peer)) => {
+                        debug!(%peer, "accepted");
+                        let _ = stream.set_nodelay(true);
+                        let (r, w) = stream.into_split();
+                        tokio::spawn(conn::serve(shared.clone(), r, w));
+                    }
+                    Err(e) => {
+                        debug!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+        }));
+    }
+    if let Some(path) = unix {
+        let _ = std::fs::remove_file(path);
+        let listener = match UnixListener::bind(path) {
+            Ok(l) => l,
+            Err(e) => {
+                tasks.iter().for_each(JoinHandle::abort);
+                return Err(e);
+            }
+        };
+        let shared = shared.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        let (r, w) = stream.into_split();
+                        tokio::spawn(conn::serve(shared.clone(), r, w));
+                    }
+                    Err(e) => {
+                        debug!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+        }));
+    }
+    Ok((tasks, tcp_addr))
+}
+
+#[derive(Debug)]
+struct Inner {
+    shared: Arc<Shared>,
+    tcp_addr: Option<SocketAddr>,
+    unix_path: Option<PathBuf>,
+    listeners: tokio::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// A running memserver: its addresses, fault injection and counters. Cheap to clone; every
+/// clone controls the same server.
+#[derive(Debug, Clone)]
+pub struct ServerHandle {
+    inner: Arc<Inner>,
+}
+
+impl ServerHandle {
+    /// The bound TCP address (the real port when the config asked for port 0).
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.inner.tcp_addr
+    }
+
+    /// The unix socket path.
+    pub fn unix_path(&self) -> Option<&Path> {
+        self.inner.unix_path.as_deref()
+    }
+
+    /// The client's target string: `tcp://ADDR` when listening on TCP, else `unix:PATH`.
+    pub fn target(&self) -> String {
+        match (self.inner.tcp_addr, self.unix_target()) {
+            (Some(addr), _) => format!("tcp://{addr}"),
+            (None, Some(unix)) => unix,
+            (None, None) => String::new(),
+        }
+    }
+
+    /// The unix socket as a target string (`unix:/path`), if listening on one.
+    pub fn unix_target(&self) -> Option<String> {
+        self.inner
+            .unix_path
+            .as_ref()
+            .map(|p| format!("unix:{}", p.display()))
+    }
+
+    /// The generation the server behaves as.
+    pub fn generation(&self) -> Generation {
+        self.inner.shared.config.generation
+    }
+
+    /// The configuration the server was started with.
+    pub fn config(&self) -> &Config {
+        &self.inner.shared.config
+    }
+
+    /// Closes every live connection now (their locks are released; the filesystem, the
+    /// ledger and the listeners stay).
+    pub fn drop_connections(&self) {
+        self.inner.shared.drops.send_modify(|g| *g += 1);
+    }
+
+    /// Stops accepting connections and closes the listening sockets (live connections stay;
+    /// call [`drop_connections`](Self::drop_connections) too to simulate a crash).
+    pub async fn stop_listening(&self) {
+        let mut listeners = self.inner.listeners.lock().await;
+        for task in listeners.drain(..) {
+            task.abort();
+            let _ = task.await;
+        }
+        if let Some(path) = &self.inner.unix_path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// Listens again on the same addresses, serving the same filesystem (a server restart).
+    /// Does nothing if already listening.
+    pub async fn resume_listening(&self) -> io::Result<()> {
+        let mut listeners = self.inner.listeners.lock().await;
+        if !listeners.is_empty() {
+            return Ok(());
+        }
+        let (tasks, _) = bind(
+            &self.inner.shared,
+            self.inner.tcp_addr,
+            self.inner.unix_path.as_deref(),
+        )
+        .await?;
+        *listeners = tasks;
+        Ok(())
+    }
+
+    /// Adds a reply-loss rule: a matching request is applied, then its connection is closed
+    /// without a reply. Rules apply to requests arriving from now on, on every connection.
+    pub fn lose_reply_after(&self, rule: ReplyLoss) {
+        self.inner.shared.faults.add_loss(rule);
+    }
+
+    /// Removes every pending reply-loss rule.
+    pub fn clear_reply_loss(&self) {
+        self.inner.shared.faults.clear_losses();
+    }
+
+    /// Delays every reply by `delay` after the request is applied (`None`: no delay). A
+    /// per-type delay set with [`set_reply_delay_for`](Self::set_reply_delay_for) wins.
+    pub fn set_reply_delay(&self, delay: Option<Duration>) {
+        self.inner.shared.faults.set_delay(None, delay);
+    }
+
+    /// Delays replies to requests of type `ty` (`None`: remove the per-type delay).
+    pub fn set_reply_delay_for(&self, ty: MessageType, delay: Option<Duration>) {
+        self.inner.shared.faults.set_delay(Some(ty), delay);
+    }
+
+    /// A snapshot of the counters.
+    pub fn counters(&self) -> Counters {
+        self.inner.shared.counters.snapshot()
+    }
+
+    /// Zeroes the counters.
+    pub fn reset_counters(&self) {
+        self.inner.shared.counters.reset();
+    }
+
+    /// The live lineage token (what `Tgetlineage` answers).
+    pub fn lineage(&self) -> u64 {
+        lock(&self.inner.shared.state).lineage
+    }
+
+    /// Replaces the lineage token, as a server that lost durability would: later `Tfsyncdur`
+    /// with the old token fail with `ESTALE`. Returns the new token.
+    pub fn rotate_lineage(&self) -> u64 {
+        let mut st = lock(&self.inner.shared.state);
+        st.lineage = fresh_lineage(st.lineage);
+        st.lineage
+    }
+
+    /// Stops listening, closes every connection and removes the unix socket file.
+    pub async fn shutdown(self) {
+        self.stop_listening().await;
+        self.drop_connections();
+    }
+}
