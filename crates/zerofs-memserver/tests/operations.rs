@@ -3,75 +3,10 @@
 mod support;
 
 use bytes::Bytes;
-use support::{Client, b, errno};
+use support::*;
 use zerofs_9p_proto::consts::{errno as e, open};
 use zerofs_9p_proto::*;
-use zerofs_memserver::{Config, Generation, MemServer, ServerHandle};
-
-async fn setup(g: Generation) -> (ServerHandle, Client) {
-    let server = MemServer::start(Config::new(g)).await.unwrap();
-    let mut c = Client::to(&server).await;
-    c.version(1 << 20, g.best_dialect().version()).await;
-    c.attach(1, "").await;
-    (server, c)
-}
-
-fn walk(fid: u32, newfid: u32, names: &[&str]) -> Message {
-    Message::Twalk(Twalk {
-        fid,
-        newfid,
-        wnames: names.iter().map(|n| b(n)).collect(),
-    })
-}
-
-fn clunk(fid: u32) -> Message {
-    Message::Tclunk(Tclunk { fid })
-}
-
-async fn mkdir(c: &mut Client, dfid: u32, name: &str) -> Qid {
-    match c
-        .mutate(Message::Tmkdir(Tmkdir {
-            dfid,
-            name: b(name),
-            mode: 0o755,
-            gid: 0,
-        }))
-        .await
-    {
-        Message::Rmkdir(r) => r.qid,
-        other => panic!("mkdir {name}: {other:?}"),
-    }
-}
-
-/// Creates `name` under fid 1 with `data`, leaving it open read-write on `fid`.
-async fn file(c: &mut Client, fid: u32, name: &str, data: &[u8]) {
-    assert!(matches!(c.call(walk(1, fid, &[])).await, Message::Rwalk(_)));
-    let r = c
-        .mutate(Message::Tlcreate(Tlcreate {
-            fid,
-            name: b(name),
-            flags: open::RDWR,
-            mode: 0o644,
-            gid: 0,
-        }))
-        .await;
-    assert!(matches!(r, Message::Rlcreate(_)), "{r:?}");
-    if !data.is_empty() {
-        let w = c
-            .mutate(Message::Twrite(Twrite {
-                fid,
-                offset: 0,
-                data: Bytes::copy_from_slice(data),
-            }))
-            .await;
-        assert_eq!(
-            w,
-            Message::Rwrite(Rwrite {
-                count: data.len() as u32
-            })
-        );
-    }
-}
+use zerofs_memserver::{Config, Generation, MemServer};
 
 #[tokio::test]
 async fn walk_semantics_per_generation() {
@@ -88,17 +23,7 @@ async fn walk_semantics_per_generation() {
                 "{g}: {r:?}"
             );
         }
-        assert_eq!(
-            errno(
-                &c.call(Message::Tgetattr(Tgetattr {
-                    fid: 2,
-                    request_mask: 1
-                }))
-                .await
-            ),
-            e::EBADF,
-            "{g}"
-        );
+        assert_eq!(errno(&c.call(getattr(2, 1)).await), e::EBADF, "{g}");
         assert_eq!(
             errno(&c.call(walk(1, 2, &["missing"])).await),
             e::ENOENT,
@@ -143,8 +68,7 @@ async fn attach_to_a_subtree() {
     let (server, mut c) = setup(Generation::Gen2).await;
     let vol = mkdir(&mut c, 1, "vol").await;
     file(&mut c, 2, "plainfile", b"").await;
-    let mut v = Client::to(&server).await;
-    v.version(65536, "9P2000.L.zerofs2").await;
+    let mut v = connect(&server, "9P2000.L.zerofs2").await;
     assert_eq!(v.attach(1, "/vol/").await.path, vol.path);
     assert!(
         matches!(v.call(walk(1, 2, &[".."])).await, Message::Rwalk(w) if w.wqids[0].path == vol.path)
@@ -174,14 +98,7 @@ async fn open_read_write_and_io_sizes() {
         }
         file(&mut c, 2, "f", &[7u8; 20000]).await;
         // Reads clamp to msize - 11 on 1.2+, not on 0.19.1.
-        let Message::Rread(r) = c
-            .call(Message::Tread(Tread {
-                fid: 2,
-                offset: 0,
-                count: 20000,
-            }))
-            .await
-        else {
+        let Message::Rread(r) = c.call(read(2, 0, 20000)).await else {
             panic!()
         };
         assert_eq!(
@@ -198,27 +115,13 @@ async fn open_read_write_and_io_sizes() {
             c.call(walk(1, 3, &["f"])).await,
             Message::Rwalk(_)
         ));
-        let r = c
-            .call(Message::Tlopen(Tlopen {
-                fid: 3,
-                flags: open::RDONLY | open::TRUNC,
-            }))
-            .await;
+        let r = c.call(lopen(3, open::RDONLY | open::TRUNC)).await;
         let Message::Rlopen(o) = &r else {
             panic!("{g}: {r:?}")
         };
         assert_eq!(o.iounit, if g == Generation::Plain { 262_144 } else { 0 });
-        assert_eq!(
-            errno(&c.call(Message::Tlopen(Tlopen { fid: 3, flags: 0 })).await),
-            e::EBUSY
-        );
-        let Message::Rgetattr(a) = c
-            .call(Message::Tgetattr(Tgetattr {
-                fid: 3,
-                request_mask: 0x3fff,
-            }))
-            .await
-        else {
+        assert_eq!(errno(&c.call(lopen(3, 0)).await), e::EBUSY);
+        let Message::Rgetattr(a) = c.call(getattr(3, 0x3fff)).await else {
             panic!()
         };
         assert_eq!(
@@ -244,17 +147,7 @@ async fn open_read_write_and_io_sizes() {
             c.call(walk(1, 4, &["f"])).await,
             Message::Rwalk(_)
         ));
-        assert_eq!(
-            errno(
-                &c.call(Message::Tread(Tread {
-                    fid: 4,
-                    offset: 0,
-                    count: 1
-                }))
-                .await
-            ),
-            e::EBADF
-        );
+        assert_eq!(errno(&c.call(read(4, 0, 1)).await), e::EBADF);
         // Tlcreate on an opened fid: EBUSY.
         let r = c
             .mutate(Message::Tlcreate(Tlcreate {
@@ -286,11 +179,7 @@ async fn readdir_pages_with_stable_cookies() {
         Message::Rwalk(_)
     ));
     assert!(matches!(
-        c.call(Message::Tlopen(Tlopen {
-            fid: 3,
-            flags: open::RDONLY | open::DIRECTORY
-        }))
-        .await,
+        c.call(lopen(3, open::RDONLY | open::DIRECTORY)).await,
         Message::Rlopen(_)
     ));
     let mut names = Vec::new();
@@ -312,18 +201,8 @@ async fn readdir_pages_with_stable_cookies() {
         }
         if round == 1 {
             // Concurrent change: remove a listed entry and one not yet listed, add one.
-            c.mutate(Message::Tunlinkat(Tunlinkat {
-                dirfid: 2,
-                name: b("e0"),
-                flags: 0x200,
-            }))
-            .await;
-            c.mutate(Message::Tunlinkat(Tunlinkat {
-                dirfid: 2,
-                name: b("e9"),
-                flags: 0x200,
-            }))
-            .await;
+            c.mutate(unlinkat(2, "e0", 0x200)).await;
+            c.mutate(unlinkat(2, "e9", 0x200)).await;
             mkdir(&mut c, 2, "new").await;
         }
         cookie = r.entries.last().unwrap().offset;
@@ -355,17 +234,7 @@ async fn readdir_pages_with_stable_cookies() {
     assert_eq!(r.entries[1].stat.qid.path, 0);
     assert_eq!(r.entries[2].stat.mode & 0o170000, 0o040000);
     // A directory not opened: EBADF.
-    assert_eq!(
-        errno(
-            &c.call(Message::Treaddir(Treaddir {
-                fid: 2,
-                offset: 0,
-                count: 100
-            }))
-            .await
-        ),
-        e::EBADF
-    );
+    assert_eq!(errno(&c.call(readdir(2, 0, 100)).await), e::EBADF);
     server.shutdown().await;
 }
 
@@ -373,16 +242,10 @@ async fn readdir_pages_with_stable_cookies() {
 async fn permissions_follow_the_attached_uid() {
     let (server, mut c) = setup(Generation::Gen2).await;
     let r = c
-        .call(Message::Tmkdir(Tmkdir {
-            dfid: 1,
-            name: b("private"),
-            mode: 0o700,
-            gid: 0,
-        }))
+        .call(Message::Tmkdir(tmkdir(1, "private", 0o700, 0)))
         .await;
     assert!(matches!(r, Message::Rmkdir(_)));
-    let mut u = Client::to(&server).await;
-    u.version(65536, "9P2000.L.zerofs2").await;
+    let mut u = connect(&server, "9P2000.L.zerofs2").await;
     u.attach_as(1, "", 1000).await.unwrap();
     let r = u.call(walk(1, 2, &["private", "x"])).await;
     assert!(
@@ -395,23 +258,12 @@ async fn permissions_follow_the_attached_uid() {
     ));
     assert_eq!(errno(&u.call(walk(2, 3, &["x"])).await), e::EACCES);
     let r = u
-        .call(Message::Tmkdir(Tmkdir {
-            dfid: 1,
-            name: b("mine"),
-            mode: 0o755,
-            gid: 1000,
-        }))
+        .call(Message::Tmkdir(tmkdir(1, "mine", 0o755, 1000)))
         .await;
     let Message::Rmkdir(q) = r else {
         panic!("{r:?}")
     };
-    let Message::Rgetattr(a) = c
-        .call(Message::Tgetattr(Tgetattr {
-            fid: 1,
-            request_mask: 0x7ff,
-        }))
-        .await
-    else {
+    let Message::Rgetattr(a) = c.call(getattr(1, 0x7ff)).await else {
         panic!()
     };
     assert_eq!(a.stat.nlink, 4);
@@ -428,14 +280,7 @@ async fn permissions_follow_the_attached_uid() {
     assert_eq!((w.stat.uid, w.stat.gid, w.stat.qid), (1000, 1000, q.qid));
     // Someone else's entry in the sticky root cannot be removed by uid 1000.
     assert_eq!(
-        errno(
-            &u.call(Message::Tunlinkat(Tunlinkat {
-                dirfid: 1,
-                name: b("private"),
-                flags: 0x200
-            }))
-            .await
-        ),
+        errno(&u.call(unlinkat(1, "private", 0x200)).await),
         e::EACCES
     );
     server.shutdown().await;
@@ -445,8 +290,7 @@ async fn permissions_follow_the_attached_uid() {
 async fn locks_over_the_wire() {
     let (server, mut a) = setup(Generation::Plain).await;
     file(&mut a, 2, "f", b"x").await;
-    let mut other = Client::to(&server).await;
-    other.version(65536, "9P2000.L").await;
+    let mut other = connect(&server, "9P2000.L").await;
     other.attach(1, "").await;
     other.call(walk(1, 2, &["f"])).await;
     let lock = |ty, start, length| {

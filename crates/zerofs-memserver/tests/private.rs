@@ -3,71 +3,10 @@
 mod support;
 
 use bytes::Bytes;
-use support::{Client, b, errno};
+use support::*;
 use zerofs_9p_proto::consts::{errno as e, fallocate as fa, open, setattr as sa};
 use zerofs_9p_proto::*;
-use zerofs_memserver::{Config, Generation, MemServer, ServerHandle};
-
-async fn setup(g: Generation) -> (ServerHandle, Client) {
-    let server = MemServer::start(Config::new(g)).await.unwrap();
-    let mut c = Client::to(&server).await;
-    c.version(1 << 20, g.best_dialect().version()).await;
-    c.attach(1, "").await;
-    (server, c)
-}
-
-fn walk(fid: u32, newfid: u32, names: &[&str]) -> Message {
-    Message::Twalk(Twalk {
-        fid,
-        newfid,
-        wnames: names.iter().map(|n| b(n)).collect(),
-    })
-}
-
-async fn mkdir(c: &mut Client, dfid: u32, name: &str) -> Qid {
-    match c
-        .mutate(Message::Tmkdir(Tmkdir {
-            dfid,
-            name: b(name),
-            mode: 0o755,
-            gid: 0,
-        }))
-        .await
-    {
-        Message::Rmkdir(r) => r.qid,
-        other => panic!("mkdir {name}: {other:?}"),
-    }
-}
-
-/// Creates `name` under fid 1 with `data`, leaving it open read-write on `fid`.
-async fn file(c: &mut Client, fid: u32, name: &str, data: &[u8]) {
-    assert!(matches!(c.call(walk(1, fid, &[])).await, Message::Rwalk(_)));
-    let r = c
-        .mutate(Message::Tlcreate(Tlcreate {
-            fid,
-            name: b(name),
-            flags: open::RDWR,
-            mode: 0o644,
-            gid: 0,
-        }))
-        .await;
-    assert!(matches!(r, Message::Rlcreate(_)), "{r:?}");
-    if !data.is_empty() {
-        let w = c
-            .mutate(Message::Twrite(Twrite {
-                fid,
-                offset: 0,
-                data: Bytes::copy_from_slice(data),
-            }))
-            .await;
-        assert_eq!(
-            w,
-            Message::Rwrite(Rwrite {
-                count: data.len() as u32
-            })
-        );
-    }
-}
+use zerofs_memserver::Generation;
 
 #[tokio::test]
 async fn gen2_private_messages() {
@@ -94,13 +33,7 @@ async fn gen2_private_messages() {
         .await;
     assert_eq!(errno(&r), e::ENOENT);
     assert_eq!(
-        errno(
-            &c.call(Message::Tgetattr(Tgetattr {
-                fid: 3,
-                request_mask: 1
-            }))
-            .await
-        ),
+        errno(&c.call(getattr(3, 1)).await),
         e::EBADF,
         "never created"
     );
@@ -163,34 +96,17 @@ async fn gen2_private_messages() {
         Message::Rlopenat(_)
     ));
     assert_eq!(
-        c.call(Message::Tread(Tread {
-            fid: 6,
-            offset: 0,
-            count: 10
-        }))
-        .await,
+        c.call(read(6, 0, 10)).await,
         Message::Rread(Rread { data: b("hello") })
     );
     assert_eq!(
-        errno(
-            &c.call(Message::Tread(Tread {
-                fid: 5,
-                offset: 0,
-                count: 10
-            }))
-            .await
-        ),
+        errno(&c.call(read(5, 0, 10)).await),
         e::EBADF,
         "fid untouched"
     );
     // The *attr forms return the post-operation stat.
     let r = c
-        .call(Message::Tmkdirattr(Tmkdir {
-            dfid: 2,
-            name: b("sub"),
-            mode: 0o700,
-            gid: 0,
-        }))
+        .call(Message::Tmkdirattr(tmkdir(2, "sub", 0o700, 0)))
         .await;
     assert!(
         matches!(&r, Message::Rmkdirattr(a) if a.stat.mode == 0o40700 && a.stat.nlink == 2),
@@ -268,8 +184,7 @@ async fn legacy_rebind() {
     let d = mkdir(&mut c, 1, "d").await;
     let out = mkdir(&mut c, 1, "out").await;
     // A second connection attached to /d may rebind under /d only.
-    let mut v = Client::to(&server).await;
-    v.version(65536, "9P2000.L.zerofs").await;
+    let mut v = connect(&server, "9P2000.L.zerofs").await;
     v.attach(1, "d").await;
     let inner = mkdir(&mut v, 1, "inner").await;
     let rebind = |fid, inode_id| {
@@ -330,14 +245,7 @@ async fn z_private_messages() {
         e::EBADF
     );
     // Tlopenatread: prefetch with eof; clamped to msize - 29.
-    let r = c
-        .call(Message::Tlopenatread(Tlopenatread {
-            fid: 1,
-            newfid: 3,
-            flags: 0,
-            count: 100,
-        }))
-        .await;
+    let r = c.call(lopenatread(1, 3, 0, 100)).await;
     assert!(
         matches!(&r, Message::Rlopenatread(o) if !o.eof && o.data.is_empty()),
         "a directory: no data: {r:?}"
@@ -345,26 +253,12 @@ async fn z_private_messages() {
     let Message::Rwalk(_) = c.call(walk(1, 4, &["f"])).await else {
         panic!()
     };
-    let r = c
-        .call(Message::Tlopenatread(Tlopenatread {
-            fid: 4,
-            newfid: 5,
-            flags: 0,
-            count: 100,
-        }))
-        .await;
+    let r = c.call(lopenatread(4, 5, 0, 100)).await;
     assert!(
         matches!(&r, Message::Rlopenatread(o) if o.eof && o.data.as_ref() == b"0123456789"),
         "{r:?}"
     );
-    let r = c
-        .call(Message::Tlopenatread(Tlopenatread {
-            fid: 4,
-            newfid: 6,
-            flags: 0,
-            count: 4,
-        }))
-        .await;
+    let r = c.call(lopenatread(4, 6, 0, 4)).await;
     assert!(
         matches!(&r, Message::Rlopenatread(o) if !o.eof && o.data.as_ref() == b"0123"),
         "{r:?}"
@@ -372,14 +266,7 @@ async fn z_private_messages() {
     c.version(4096 + 29 + 3, "9P2000.L.Z").await;
     c.attach(1, "").await;
     c.call(walk(1, 4, &["f"])).await;
-    let r = c
-        .call(Message::Tlopenatread(Tlopenatread {
-            fid: 4,
-            newfid: 5,
-            flags: 0,
-            count: 1 << 20,
-        }))
-        .await;
+    let r = c.call(lopenatread(4, 5, 0, 1 << 20)).await;
     assert!(matches!(&r, Message::Rlopenatread(o) if o.eof), "{r:?}");
     // Tfallocate: write-open fid, the four modes.
     let fal = |fid, mode, offset, length| {
@@ -414,14 +301,7 @@ async fn z_private_messages() {
         c.mutate(fal(6, fa::PUNCH_HOLE | fa::KEEP_SIZE, 0, 5)).await,
         Message::Rfallocate
     );
-    let Message::Rread(r) = c
-        .call(Message::Tread(Tread {
-            fid: 5,
-            offset: 0,
-            count: 200,
-        }))
-        .await
-    else {
+    let Message::Rread(r) = c.call(read(5, 0, 200)).await else {
         panic!()
     };
     assert_eq!(r.data.len(), 100);
@@ -532,11 +412,7 @@ async fn z_setattr_validation_and_open_checks() {
     );
     // Size through a read-only fid: EBADF.
     c.call(walk(1, 3, &["f"])).await;
-    c.call(Message::Tlopen(Tlopen {
-        fid: 3,
-        flags: open::RDONLY,
-    }))
-    .await;
+    c.call(lopen(3, open::RDONLY)).await;
     let trunc = Message::Tsetattr(Tsetattr {
         fid: 3,
         valid: sa::SIZE,
@@ -545,30 +421,13 @@ async fn z_setattr_validation_and_open_checks() {
     assert_eq!(errno(&c.mutate(trunc).await), e::EBADF);
     // Open-time permission checks and access mode 3.
     c.call(walk(1, 4, &["f"])).await;
-    assert_eq!(
-        errno(&c.call(Message::Tlopen(Tlopen { fid: 4, flags: 3 })).await),
-        e::EINVAL
-    );
-    let mut u = Client::to(&server).await;
-    u.version(65536, "9P2000.L.Z").await;
+    assert_eq!(errno(&c.call(lopen(4, 3)).await), e::EINVAL);
+    let mut u = connect(&server, "9P2000.L.Z").await;
     u.attach_as(1, "", 1000).await.unwrap();
     u.call(walk(1, 2, &["f"])).await;
-    assert_eq!(
-        errno(
-            &u.call(Message::Tlopen(Tlopen {
-                fid: 2,
-                flags: open::WRONLY
-            }))
-            .await
-        ),
-        e::EACCES
-    );
+    assert_eq!(errno(&u.call(lopen(2, open::WRONLY)).await), e::EACCES);
     assert!(matches!(
-        u.call(Message::Tlopen(Tlopen {
-            fid: 2,
-            flags: open::RDONLY
-        }))
-        .await,
+        u.call(lopen(2, open::RDONLY)).await,
         Message::Rlopen(_)
     ));
     server.shutdown().await;

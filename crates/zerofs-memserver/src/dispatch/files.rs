@@ -184,63 +184,62 @@ pub(super) fn write(cx: &mut Cx<'_>, m: &Twrite) -> FsResult<Message> {
     }))
 }
 
-/// The listing behind Treaddir and Treaddirattr: the fid must be open (for reading on 1.2+).
-fn list(cx: &Cx<'_>, m: &Treaddir) -> FsResult<(Fid, Vec<DirItem>, usize)> {
+/// One page of Treaddir or Treaddirattr: the fid must be open (for reading on 1.2+); items
+/// whose inode is gone are skipped, and the page ends before the first entry that would pass
+/// the clamped count. `len` is an entry's wire size for a name length; `entry` builds one from
+/// its item and dirent type.
+fn page<E>(
+    cx: &Cx<'_>,
+    m: &Treaddir,
+    len: fn(usize) -> usize,
+    entry: impl Fn(&Cx<'_>, DirItem, u8) -> FsResult<E>,
+) -> FsResult<Vec<E>> {
     let f = cx.fid(m.fid)?;
     if !f.can_read(cx.strict()) {
         return Err(Errno::EBADF);
     }
     let count = cx.read_count(m.count) as usize;
     let items = cx.st.fs.readdir(&f.creds, f.ino, m.offset, READDIR_BATCH)?;
-    Ok((f, items, count))
-}
-
-pub(super) fn readdir(cx: &mut Cx<'_>, m: &Treaddir) -> FsResult<Message> {
-    let (_, items, count) = list(cx, m)?;
     let mut entries = Vec::new();
     let mut used = 0;
     for item in items {
         let Ok(node) = cx.st.fs.get(item.ino) else {
             continue;
         };
-        let len = DirEntry::len_for_name(item.name.len());
+        let ty = node.kind.dirent_type();
+        let len = len(item.name.len());
         if used + len > count {
             break;
         }
         used += len;
-        let qid = cx.st.fs.qid(item.ino)?;
-        entries.push(DirEntry {
-            qid,
-            offset: item.cookie,
-            ty: node.kind.dirent_type(),
-            name: item.name,
-        });
+        entries.push(entry(cx, item, ty)?);
     }
+    Ok(entries)
+}
+
+pub(super) fn readdir(cx: &mut Cx<'_>, m: &Treaddir) -> FsResult<Message> {
+    let entries = page(cx, m, DirEntry::len_for_name, |cx, item, ty| {
+        Ok(DirEntry {
+            qid: cx.st.fs.qid(item.ino)?,
+            offset: item.cookie,
+            ty,
+            name: item.name,
+        })
+    })?;
     Ok(Message::Rreaddir(Rreaddir { entries }))
 }
 
 pub(super) fn readdirattr(cx: &mut Cx<'_>, m: &Treaddir) -> FsResult<Message> {
-    let (_, items, count) = list(cx, m)?;
-    let mut entries = Vec::new();
-    let mut used = 0;
-    for item in items {
-        let Ok(node) = cx.st.fs.get(item.ino) else {
-            continue;
-        };
-        let len = DirEntryPlus::len_for_name(item.name.len());
-        if used + len > count {
-            break;
-        }
-        used += len;
+    let entries = page(cx, m, DirEntryPlus::len_for_name, |cx, item, ty| {
         let stat = cx.st.fs.stat(item.ino)?;
-        entries.push(DirEntryPlus {
+        Ok(DirEntryPlus {
             qid: stat.qid,
             offset: item.cookie,
-            ty: node.kind.dirent_type(),
+            ty,
             name: item.name,
             stat,
-        });
-    }
+        })
+    })?;
     Ok(Message::Rreaddirattr(Rreaddirattr { entries }))
 }
 

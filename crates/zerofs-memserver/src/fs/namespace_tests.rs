@@ -2,32 +2,8 @@
 
 use zerofs_9p_proto::consts::mode;
 
+use super::tests::{chmod, plain, root, user, z};
 use super::*;
-
-fn root() -> Creds {
-    Creds::from_uid(0)
-}
-
-fn user(uid: u32) -> Creds {
-    Creds::from_uid(uid)
-}
-
-fn z() -> Fs {
-    Fs::new(
-        Profile {
-            dots: true,
-            lookup_name_len: true,
-            new_rdev: true,
-            fixed_files: true,
-        },
-        0,
-        0,
-    )
-}
-
-fn plain() -> Fs {
-    Fs::new(Profile::default(), 0, 0)
-}
 
 #[test]
 fn creates_are_exclusive_and_validate_names() {
@@ -60,15 +36,7 @@ fn creates_are_exclusive_and_validate_names() {
         fs.create_file(&root(), f, b"x", 0o644, 0),
         Err(Errno::EACCES)
     );
-    fs.setattr(
-        &root(),
-        f,
-        &SetAttr {
-            mode: Some(0o755),
-            ..SetAttr::default()
-        },
-    )
-    .unwrap();
+    chmod(&mut fs, &root(), f, 0o755);
     assert_eq!(
         fs.create_file(&root(), f, b"x", 0o644, 0),
         Err(Errno::ENOTDIR)

@@ -5,15 +5,20 @@ use zerofs_9p_proto::consts::{fallocate as fa, mode};
 use super::dir::COOKIE_FIRST;
 use super::*;
 
-fn root() -> Creds {
+// The fixture below is shared with `namespace_tests`.
+
+/// The credentials of uid 0.
+pub(super) fn root() -> Creds {
     Creds::from_uid(0)
 }
 
-fn user(uid: u32) -> Creds {
+/// The credentials of `uid`.
+pub(super) fn user(uid: u32) -> Creds {
     Creds::from_uid(uid)
 }
 
-fn z() -> Fs {
+/// An empty filesystem with every 1.2+ behaviour on.
+pub(super) fn z() -> Fs {
     Fs::new(
         Profile {
             dots: true,
@@ -26,7 +31,18 @@ fn z() -> Fs {
     )
 }
 
-fn plain() -> Fs {
+/// `who` sets the permission bits of `ino` to `mode`; panics if refused.
+pub(super) fn chmod(fs: &mut Fs, who: &Creds, ino: u64, mode: u32) {
+    let change = SetAttr {
+        mode: Some(mode),
+        ..SetAttr::default()
+    };
+    fs.setattr(who, ino, &change)
+        .unwrap_or_else(|e| panic!("chmod {ino} to {mode:o}: {e:?}"));
+}
+
+/// An empty filesystem behaving like 0.19.1.
+pub(super) fn plain() -> Fs {
     Fs::new(Profile::default(), 0, 0)
 }
 
@@ -87,29 +103,13 @@ fn search_permission_on_walk_and_root_needs_some_x_bit() {
     fs.create_file(&root(), d, b"f", 0o644, 0).unwrap();
     assert_eq!(fs.lookup(&user(1000), d, b"f"), Err(Errno::EACCES));
     assert!(fs.lookup(&root(), d, b"f").is_ok());
-    fs.setattr(
-        &root(),
-        d,
-        &SetAttr {
-            mode: Some(0o600),
-            ..SetAttr::default()
-        },
-    )
-    .unwrap();
+    chmod(&mut fs, &root(), d, 0o600);
     assert_eq!(
         fs.lookup(&root(), d, b"f"),
         Err(Errno::EACCES),
         "root needs some x bit"
     );
-    fs.setattr(
-        &root(),
-        d,
-        &SetAttr {
-            mode: Some(0o701),
-            ..SetAttr::default()
-        },
-    )
-    .unwrap();
+    chmod(&mut fs, &root(), d, 0o701);
     assert!(fs.lookup(&user(1000), d, b"f").is_ok(), "other x bit");
 }
 
@@ -164,15 +164,7 @@ fn readdir_lists_dots_first_then_entries_in_batches() {
     );
     let f = fs.lookup(&root(), d, b"f0").unwrap();
     assert_eq!(fs.readdir(&root(), f, 0, 10), Err(Errno::ENOTDIR));
-    fs.setattr(
-        &root(),
-        d,
-        &SetAttr {
-            mode: Some(0o311),
-            ..SetAttr::default()
-        },
-    )
-    .unwrap();
+    chmod(&mut fs, &root(), d, 0o311);
     assert_eq!(fs.readdir(&user(9), d, 0, 10), Err(Errno::EACCES));
 }
 
@@ -188,15 +180,7 @@ fn read_write_sparse_and_permissions() {
         Err(Errno::EACCES),
         "the owner class decides: no r bit for the owner"
     );
-    fs.setattr(
-        &user(1),
-        f,
-        &SetAttr {
-            mode: Some(0o644),
-            ..SetAttr::default()
-        },
-    )
-    .unwrap();
+    chmod(&mut fs, &user(1), f, 0o644);
     assert_eq!(fs.read(&user(1), f, 5, 4).unwrap(), vec![0; 4]);
     assert_eq!(fs.read(&user(1), f, 1 << 40, 100).unwrap(), b"far");
     assert!(fs.read(&user(1), f, 1 << 41, 100).unwrap().is_empty());
@@ -221,15 +205,7 @@ fn ancestors_need_search_permission() {
     let mut fs = plain();
     let d = fs.mkdir(&root(), ROOT, b"d", 0o777, 0).unwrap();
     let f = fs.create_file(&user(1), d, b"f", 0o666, 1).unwrap();
-    fs.setattr(
-        &root(),
-        d,
-        &SetAttr {
-            mode: Some(0o776),
-            ..SetAttr::default()
-        },
-    )
-    .unwrap();
+    chmod(&mut fs, &root(), d, 0o776);
     assert_eq!(fs.read(&user(1), f, 0, 1), Err(Errno::EACCES));
     assert_eq!(fs.write(&user(1), f, 0, b"x"), Err(Errno::EACCES));
     assert_eq!(
@@ -290,40 +266,38 @@ fn setattr_every_bit() {
     )
     .unwrap();
     assert!(fs.stat(f).unwrap().mtime_sec > at.sec);
-    // Ownership rules.
-    assert_eq!(
-        fs.setattr(
-            &user(2),
-            f,
-            &SetAttr {
+    // Ownership rules: a non-owner cannot chmod; the owner cannot give the file away or move
+    // it to a group it is not in.
+    let refused = [
+        (
+            2,
+            SetAttr {
                 mode: Some(0o777),
                 ..SetAttr::default()
-            }
+            },
         ),
-        Err(Errno::EPERM)
-    );
-    assert_eq!(
-        fs.setattr(
-            &user(1),
-            f,
-            &SetAttr {
+        (
+            1,
+            SetAttr {
                 uid: Some(2),
                 ..SetAttr::default()
-            }
+            },
         ),
-        Err(Errno::EPERM)
-    );
-    assert_eq!(
-        fs.setattr(
-            &user(1),
-            f,
-            &SetAttr {
+        (
+            1,
+            SetAttr {
                 gid: Some(9),
                 ..SetAttr::default()
-            }
+            },
         ),
-        Err(Errno::EPERM)
-    );
+    ];
+    for (uid, change) in refused {
+        assert_eq!(
+            fs.setattr(&user(uid), f, &change),
+            Err(Errno::EPERM),
+            "uid {uid}: {change:?}"
+        );
+    }
     assert!(
         fs.setattr(
             &user(1),

@@ -179,9 +179,12 @@ pub async fn start_diod() -> Option<Server> {
     .expect("chmod export dir");
     let sock = dir.path().join("diod.sock");
     // diod applies the process umask to creates; clear it so modes compare with ZeroFS, which
-    // applies none. `exec` keeps the pid, so killing the child kills diod.
+    // applies none. diod aborts on some malformed frames (a scripted step provokes it), so it
+    // runs in the temp dir, where a core dump is removed with the rest (diod refuses a zero
+    // core limit). `exec` keeps the pid, so killing the child kills diod.
     let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c")
+    cmd.current_dir(dir.path())
+        .arg("-c")
         .arg("umask 0 && exec \"$0\" \"$@\"")
         .arg(&bin)
         .args(["-f", "-n", "-c", "/dev/null", "-e"])

@@ -11,11 +11,9 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
-use zerofs_9p_proto::consts::{NOFID, NOTAG};
-use zerofs_9p_proto::{
-    Dialect, Envelope, Frame, FrameDecoder, Message, Rversion, Tattach, Tversion,
-};
-use zerofs_memserver::ServerHandle;
+use zerofs_9p_proto::consts::{NOFID, NOTAG, open};
+use zerofs_9p_proto::*;
+use zerofs_memserver::{Config, Generation, MemServer, ServerHandle};
 
 /// How long any single reply may take before a test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,20 +33,16 @@ pub struct Client {
 
 impl Client {
     pub async fn tcp(addr: SocketAddr) -> Client {
-        let s = tokio::time::timeout(TIMEOUT, tokio::net::TcpStream::connect(addr))
+        let (r, w) = connected(tokio::net::TcpStream::connect(addr))
             .await
-            .expect("connect timeout")
-            .expect("connect");
-        let (r, w) = s.into_split();
+            .into_split();
         Client::over(r, w)
     }
 
     pub async fn unix(path: &Path) -> Client {
-        let s = tokio::time::timeout(TIMEOUT, tokio::net::UnixStream::connect(path))
+        let (r, w) = connected(tokio::net::UnixStream::connect(path))
             .await
-            .expect("connect timeout")
-            .expect("connect");
-        let (r, w) = s.into_split();
+            .into_split();
         Client::over(r, w)
     }
 
@@ -249,6 +243,14 @@ impl Client {
     }
 }
 
+/// The stream `connect` opens; panics if it fails or takes over [`TIMEOUT`].
+async fn connected<S>(connect: impl Future<Output = std::io::Result<S>>) -> S {
+    tokio::time::timeout(TIMEOUT, connect)
+        .await
+        .expect("connect timeout")
+        .expect("connect")
+}
+
 /// The errno of an Rlerror (panics on anything else).
 pub fn errno(m: &Message) -> u32 {
     match m {
@@ -260,4 +262,125 @@ pub fn errno(m: &Message) -> u32 {
 /// Bytes from a string.
 pub fn b(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
+}
+
+/// A server of generation `g` and a client that negotiated its best dialect and attached fid 1
+/// to the root.
+pub async fn setup(g: Generation) -> (ServerHandle, Client) {
+    let server = MemServer::start(Config::new(g)).await.unwrap();
+    let mut c = Client::to(&server).await;
+    c.version(1 << 20, g.best_dialect().version()).await;
+    c.attach(1, "").await;
+    (server, c)
+}
+
+/// A second client of `server` that negotiated `version` (not attached yet).
+pub async fn connect(server: &ServerHandle, version: &str) -> Client {
+    let mut c = Client::to(server).await;
+    c.version(65536, version).await;
+    c
+}
+
+/// `Tmkdir` of `name` (mode 0755) under `dfid`; panics unless Rmkdir, returns its qid.
+pub async fn mkdir(c: &mut Client, dfid: u32, name: &str) -> Qid {
+    match c
+        .mutate(Message::Tmkdir(tmkdir(dfid, name, 0o755, 0)))
+        .await
+    {
+        Message::Rmkdir(r) => r.qid,
+        other => panic!("mkdir {name}: {other:?}"),
+    }
+}
+
+/// Creates `name` under fid 1 with `data`, leaving it open read-write on `fid`.
+pub async fn file(c: &mut Client, fid: u32, name: &str, data: &[u8]) {
+    assert!(matches!(c.call(walk(1, fid, &[])).await, Message::Rwalk(_)));
+    let r = c
+        .mutate(Message::Tlcreate(Tlcreate {
+            fid,
+            name: b(name),
+            flags: open::RDWR,
+            mode: 0o644,
+            gid: 0,
+        }))
+        .await;
+    assert!(matches!(r, Message::Rlcreate(_)), "{r:?}");
+    if !data.is_empty() {
+        let w = c
+            .mutate(Message::Twrite(Twrite {
+                fid,
+                offset: 0,
+                data: Bytes::copy_from_slice(data),
+            }))
+            .await;
+        assert_eq!(
+            w,
+            Message::Rwrite(Rwrite {
+                count: data.len() as u32
+            })
+        );
+    }
+}
+
+/// `Twalk` from `fid` to `newfid` along `names`.
+pub fn walk(fid: u32, newfid: u32, names: &[&str]) -> Message {
+    Message::Twalk(Twalk {
+        fid,
+        newfid,
+        wnames: names.iter().map(|n| b(n)).collect(),
+    })
+}
+
+/// `Tclunk`.
+pub fn clunk(fid: u32) -> Message {
+    Message::Tclunk(Tclunk { fid })
+}
+
+/// The body of `Tmkdir` (and `Tmkdirattr`).
+pub fn tmkdir(dfid: u32, name: &str, mode: u32, gid: u32) -> Tmkdir {
+    Tmkdir {
+        dfid,
+        name: b(name),
+        mode,
+        gid,
+    }
+}
+
+/// `Tlopen`.
+pub fn lopen(fid: u32, flags: u32) -> Message {
+    Message::Tlopen(Tlopen { fid, flags })
+}
+
+/// `Tread`.
+pub fn read(fid: u32, offset: u64, count: u32) -> Message {
+    Message::Tread(Tread { fid, offset, count })
+}
+
+/// `Treaddir`.
+pub fn readdir(fid: u32, offset: u64, count: u32) -> Message {
+    Message::Treaddir(Treaddir { fid, offset, count })
+}
+
+/// `Tgetattr`.
+pub fn getattr(fid: u32, request_mask: u64) -> Message {
+    Message::Tgetattr(Tgetattr { fid, request_mask })
+}
+
+/// `Tunlinkat`.
+pub fn unlinkat(dirfid: u32, name: &str, flags: u32) -> Message {
+    Message::Tunlinkat(Tunlinkat {
+        dirfid,
+        name: b(name),
+        flags,
+    })
+}
+
+/// `Tlopenatread`.
+pub fn lopenatread(fid: u32, newfid: u32, flags: u32, count: u32) -> Message {
+    Message::Tlopenatread(Tlopenatread {
+        fid,
+        newfid,
+        flags,
+        count,
+    })
 }

@@ -14,38 +14,29 @@
 //! counts), so decoding alone proves little: every check also re-encodes their decoded value and
 //! compares bytes, and the adapters refuse inconsistent counts.
 
-mod from_theirs;
-mod records;
-mod to_theirs;
+mod adapters;
 
-use bytes::Bytes;
 use ninep_proto_01 as v1;
-use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use zerofs_9p_proto::*;
 
-pub use self::from_theirs::from_theirs;
-pub use self::to_theirs::to_theirs;
+pub use self::adapters::{from_theirs, to_theirs};
+use crate::shared::{Check, NEVER_IN_ZEROFS, check_decoded, check_ours_reads};
 
-type Check = Result<(), TestCaseError>;
-
-/// Types 0.1.2 cannot represent at all.
-pub const LACKING: &[MessageType] = &[
-    MessageType::Tauth,
-    MessageType::Rauth,
-    MessageType::Txattrcreate,
-    MessageType::Rxattrcreate,
-    MessageType::Tremove,
-    MessageType::Rremove,
-    MessageType::Tfallocate,
-    MessageType::Rfallocate,
-    MessageType::Tlopenatread,
-    MessageType::Rlopenatread,
-];
+/// Whether 0.1.2 cannot represent `ty` at all: ZeroFS never implemented it, or it came after
+/// 0.1.x.
+pub fn lacks(ty: MessageType) -> bool {
+    use MessageType as T;
+    NEVER_IN_ZEROFS.contains(&ty)
+        || matches!(
+            ty,
+            T::Tfallocate | T::Rfallocate | T::Tlopenatread | T::Rlopenatread
+        )
+}
 
 /// Whether frames of `ty` in `dialect` can be compared with 0.1.2.
 pub fn supports(dialect: Dialect, ty: MessageType) -> bool {
-    if LACKING.contains(&ty) {
+    if lacks(ty) {
         return false;
     }
     match dialect {
@@ -68,16 +59,11 @@ pub fn decode(wire: &[u8]) -> Result<v1::P9Message, String> {
 pub fn ours_to_theirs(dialect: Dialect, frame: &Frame) -> Check {
     let wire = crate::common::encode(frame, dialect);
     let theirs = decode(&wire).map_err(TestCaseError::fail)?;
-    prop_assert_eq!(theirs.size as usize, wire.len());
-    prop_assert_eq!(theirs.type_, frame.message.msg_type().id());
-    prop_assert_eq!(theirs.tag, frame.tag);
-    let again = theirs
-        .to_bytes()
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    prop_assert_eq!(&again, &wire, "0.1.2 re-encoding differs");
-    let back = from_theirs(theirs.body).map_err(TestCaseError::fail)?;
-    prop_assert_eq!(&back, &frame.message);
-    Ok(())
+    let header = (theirs.size as usize, theirs.type_, theirs.tag);
+    let again = theirs.to_bytes().map_err(|e| e.to_string());
+    check_decoded("0.1.2", frame, &wire, header, again, || {
+        from_theirs(theirs.body)
+    })
 }
 
 /// Theirs → ours: the message built in 0.1.2 and encoded by it decodes in ours to the same
@@ -87,9 +73,5 @@ pub fn theirs_to_ours(dialect: Dialect, frame: &Frame) -> Check {
     let wire = v1::P9Message::new(frame.tag, body)
         .to_bytes()
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let ours = Frame::decode(Bytes::from(wire.clone()), dialect)
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    prop_assert_eq!(&ours, frame);
-    prop_assert_eq!(&crate::common::encode(&ours, dialect), &wire);
-    Ok(())
+    check_ours_reads(dialect, frame, wire)
 }

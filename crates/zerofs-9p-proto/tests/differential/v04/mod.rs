@@ -12,35 +12,25 @@
 //! writes stored counts verbatim, so counts are always set from lengths, and the adapters refuse
 //! inconsistent ones.
 
-mod from_theirs;
-mod records;
-mod to_theirs;
+mod adapters;
 
-use bytes::Bytes;
 use ninep_proto_04 as v4;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use zerofs_9p_proto::*;
 
-pub use self::from_theirs::from_theirs;
-use self::records::envelope;
-pub use self::to_theirs::to_theirs;
+use self::adapters::envelope;
+pub use self::adapters::{from_theirs, to_theirs};
+use crate::shared::{Check, NEVER_IN_ZEROFS, check_decoded, check_ours_reads};
 
-type Check = Result<(), TestCaseError>;
-
-/// Types 0.4.0 cannot represent at all.
-pub const LACKING: &[MessageType] = &[
-    MessageType::Tauth,
-    MessageType::Rauth,
-    MessageType::Txattrcreate,
-    MessageType::Rxattrcreate,
-    MessageType::Tremove,
-    MessageType::Rremove,
-];
+/// Whether 0.4.0 cannot represent `ty` at all: only what ZeroFS never implemented.
+pub fn lacks(ty: MessageType) -> bool {
+    NEVER_IN_ZEROFS.contains(&ty)
+}
 
 /// Whether frames of `ty` in `dialect` can be compared with 0.4.0.
 pub fn supports(dialect: Dialect, ty: MessageType) -> bool {
-    !LACKING.contains(&ty) && (dialect == Dialect::Z || ty != MessageType::Trebind)
+    !lacks(ty) && (dialect == Dialect::Z || ty != MessageType::Trebind)
 }
 
 /// The `op_id_enabled` switch of 0.4.0 for a dialect.
@@ -58,9 +48,6 @@ pub fn decode(wire: &[u8], dialect: Dialect) -> Result<v4::P9Message, String> {
 pub fn ours_to_theirs(dialect: Dialect, frame: &Frame) -> Check {
     let wire = crate::common::encode(frame, dialect);
     let theirs = decode(&wire, dialect).map_err(TestCaseError::fail)?;
-    prop_assert_eq!(theirs.size as usize, wire.len());
-    prop_assert_eq!(theirs.type_, frame.message.msg_type().id());
-    prop_assert_eq!(theirs.tag, frame.tag);
     let env = v4::MutationEnvelope {
         op_id: theirs.op_id,
         flags: theirs.op_flags,
@@ -70,13 +57,11 @@ pub fn ours_to_theirs(dialect: Dialect, frame: &Frame) -> Check {
         env,
         frame.envelope.as_ref().map(envelope).unwrap_or_default()
     );
-    let again = theirs
-        .to_bytes_ctx(z(dialect))
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    prop_assert_eq!(&again, &wire, "0.4.0 re-encoding differs");
-    let back = from_theirs(theirs.body).map_err(TestCaseError::fail)?;
-    prop_assert_eq!(&back, &frame.message);
-    Ok(())
+    let header = (theirs.size as usize, theirs.type_, theirs.tag);
+    let again = theirs.to_bytes_ctx(z(dialect)).map_err(|e| e.to_string());
+    check_decoded("0.4.0", frame, &wire, header, again, || {
+        from_theirs(theirs.body)
+    })
 }
 
 /// Theirs → ours: the message built in 0.4.0 (with the frame's envelope) and encoded by it
@@ -100,9 +85,5 @@ pub fn theirs_to_ours(dialect: Dialect, frame: &Frame) -> Check {
     let wire = msg
         .to_bytes_ctx(z(dialect))
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let ours = Frame::decode(Bytes::from(wire.clone()), dialect)
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    prop_assert_eq!(&ours, frame);
-    prop_assert_eq!(&crate::common::encode(&ours, dialect), &wire);
-    Ok(())
+    check_ours_reads(dialect, frame, wire)
 }
