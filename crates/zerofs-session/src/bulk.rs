@@ -1,0 +1,212 @@
+//! Pipelined bulk I/O: a range read or a buffer write as a window of concurrent chunk requests.
+//!
+//! Chunks are `iounit` bytes when the open reply gave one, else `msize − 24` (diod refuses
+//! counts above that; ZeroFS's own limits are 11 and 23 bytes of overhead), and writes also
+//! respect the dialect's write overhead (48 bytes in `.Z`). Up to `bulk_window` chunks are in
+//! flight; results are consumed in order. A read stops at EOF or the first short chunk and
+//! returns everything before it; a write stops at the first short chunk and reports exactly the
+//! contiguous bytes that landed. Sizes are re-read per chunk, so a reconnect that shrinks msize
+//! is followed.
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use futures::stream::FuturesOrdered;
+use zerofs_9p_proto::consts::{LINUX_IOHDRSZ, READ_OVERHEAD};
+use zerofs_9p_proto::{Message, Tread, Twrite};
+
+use crate::effects::Effect;
+use crate::error::SessionError;
+use crate::fids::Fid;
+use crate::session::{Session, unexpected};
+
+impl Session {
+    /// The largest read chunk for `fid` right now.
+    pub fn read_chunk(&self, fid: &Fid) -> u32 {
+        let msize = self.msize();
+        let limit = msize
+            .saturating_sub(LINUX_IOHDRSZ)
+            .min(msize.saturating_sub(READ_OVERHEAD));
+        match fid.iounit() {
+            0 => limit,
+            io => io.min(limit),
+        }
+        .max(1)
+    }
+
+    /// The largest write chunk for `fid` right now.
+    pub fn write_chunk(&self, fid: &Fid) -> u32 {
+        let msize = self.msize();
+        let limit = msize
+            .saturating_sub(LINUX_IOHDRSZ)
+            .min(self.dialect().max_write_payload(msize));
+        match fid.iounit() {
+            0 => limit,
+            io => io.min(limit),
+        }
+        .max(1)
+    }
+
+    async fn tread(&self, fid: &Fid, offset: u64, count: u32) -> Result<Bytes, SessionError> {
+        let msg = Message::Tread(Tread {
+            fid: fid.id(),
+            offset,
+            count,
+        });
+        match self.request(msg, Effect::None, &[fid.id()]).await? {
+            Message::Rread(r) if r.data.len() <= count as usize => Ok(r.data),
+            Message::Rread(r) => Err(SessionError::Protocol(format!(
+                "Rread of {} bytes for a Tread of {count}",
+                r.data.len()
+            ))),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Reads `[offset, offset + len)` of a chunk, re-splitting if msize shrank meanwhile.
+    async fn read_piece(&self, fid: &Fid, offset: u64, len: u32) -> Result<Bytes, SessionError> {
+        let first = self.tread(fid, offset, len).await?;
+        if first.len() == len as usize || len <= self.read_chunk(fid) {
+            return Ok(first);
+        }
+        // Clamped by a smaller msize after a reconnect, not EOF: read the rest.
+        let mut out = BytesMut::from(&first[..]);
+        while out.len() < len as usize {
+            let want = (len as usize - out.len()).min(self.read_chunk(fid) as usize) as u32;
+            let got = self.tread(fid, offset + out.len() as u64, want).await?;
+            out.extend_from_slice(&got);
+            if got.len() < want as usize {
+                break;
+            }
+        }
+        Ok(out.freeze())
+    }
+
+    /// Reads up to `len` bytes at `offset`, pipelining chunk requests. Shorter than `len` only
+    /// at end of file. A read served by one round trip returns the reply's own buffer (no copy).
+    /// Any chunk's error fails the whole read.
+    pub async fn read(&self, fid: &Fid, offset: u64, len: usize) -> Result<Bytes, SessionError> {
+        let chunk = self.read_chunk(fid) as usize;
+        // Nothing lies beyond the last addressable byte: never compute an offset past it.
+        let len = clamp_to_offset_space(offset, len);
+        if len == 0 {
+            return Ok(Bytes::new());
+        }
+        if len <= chunk {
+            return self.read_piece(fid, offset, len as u32).await;
+        }
+        let window = self.options().bulk_window;
+        // `len` is a caller's upper bound (often "the rest of the file"): reserve it only up to
+        // the session's buffered-bytes budget, and grow past that as data arrives.
+        let reserve = len.min(self.options().max_buffered_bytes);
+        let mut out = BytesMut::with_capacity(reserve);
+        let mut issued = 0usize;
+        let mut pending = FuturesOrdered::new();
+        loop {
+            while pending.len() < window && issued < len {
+                let n = (len - issued).min(self.read_chunk(fid) as usize);
+                let off = offset + issued as u64;
+                pending.push_back(async move { (n, self.read_piece(fid, off, n as u32).await) });
+                issued += n;
+            }
+            let Some((asked, result)) = pending.next().await else {
+                break;
+            };
+            let data = result?;
+            out.extend_from_slice(&data);
+            if data.len() < asked {
+                break;
+            }
+        }
+        Ok(out.freeze())
+    }
+
+    async fn twrite(&self, fid: &Fid, offset: u64, data: Bytes) -> Result<u32, SessionError> {
+        let len = data.len();
+        let msg = Message::Twrite(Twrite {
+            fid: fid.id(),
+            offset,
+            data,
+        });
+        match self.request(msg, Effect::None, &[fid.id()]).await? {
+            Message::Rwrite(r) if r.count as usize <= len => Ok(r.count),
+            Message::Rwrite(r) => Err(SessionError::Protocol(format!(
+                "Rwrite of {} bytes for a Twrite of {len}",
+                r.count
+            ))),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Writes one chunk, re-splitting it if msize shrank after it was cut.
+    async fn write_piece(
+        &self,
+        fid: &Fid,
+        offset: u64,
+        data: Bytes,
+    ) -> Result<usize, SessionError> {
+        let mut done = 0usize;
+        while done < data.len() {
+            let n = (data.len() - done).min(self.write_chunk(fid) as usize);
+            match self
+                .twrite(fid, offset + done as u64, data.slice(done..done + n))
+                .await
+            {
+                Ok(c) => {
+                    done += c as usize;
+                    if (c as usize) < n {
+                        break;
+                    }
+                }
+                Err(SessionError::TooLarge { .. }) if n > 1 => continue,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(done)
+    }
+
+    /// Writes `data` at `offset`, pipelining chunk requests without copying the payload.
+    /// Returns the bytes written: all of `data`, or fewer if a chunk came back short or failed
+    /// after earlier bytes landed (exactly the contiguous prefix that landed). An error before
+    /// any byte landed is returned as such.
+    pub async fn write(&self, fid: &Fid, offset: u64, data: Bytes) -> Result<u64, SessionError> {
+        // Bytes that would land past the last addressable offset are never sent (the write is
+        // short by them).
+        let data = data.slice(..clamp_to_offset_space(offset, data.len()));
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let window = self.options().bulk_window;
+        let mut written = 0u64;
+        let mut issued = 0usize;
+        let mut pending = FuturesOrdered::new();
+        loop {
+            while pending.len() < window && issued < data.len() {
+                let n = (data.len() - issued).min(self.write_chunk(fid) as usize);
+                let piece = data.slice(issued..issued + n);
+                let off = offset + issued as u64;
+                pending.push_back(async move { (n, self.write_piece(fid, off, piece).await) });
+                issued += n;
+            }
+            let Some((asked, result)) = pending.next().await else {
+                break;
+            };
+            match result {
+                Ok(n) => {
+                    written += n as u64;
+                    if n < asked {
+                        break;
+                    }
+                }
+                Err(e) if written == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(written)
+    }
+}
+
+/// The part of `len` bytes at `offset` that fits below `u64::MAX`.
+fn clamp_to_offset_space(offset: u64, len: usize) -> usize {
+    usize::try_from(u64::MAX - offset).map_or(len, |room| len.min(room))
+}

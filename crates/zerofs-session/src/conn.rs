@@ -1,0 +1,494 @@
+//! One connection: the pending-request table, the writer and reader tasks, and teardown.
+//!
+//! Callers register a request (tag + slot) and queue its encoded head and payload for the
+//! writer, which batches queued frames into vectored writes. The reader splits incoming bytes
+//! into frames without copying, finds the slot by tag, applies the request's fid effect, and
+//! hands the frame to the caller, who decodes it. Any fault (EOF, I/O error, unknown tag,
+//! oversized or undecodable frame, wrong reply type) kills the connection: every pending
+//! request is handed back to its caller as lost, and the supervisor is told.
+
+mod reader;
+mod writer;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::AbortHandle;
+use zerofs_9p_proto::consts::NOTAG;
+use zerofs_9p_proto::{Dialect, Frame, Header, Message, MessageType, Tclunk};
+
+use crate::core::{Core, Death, Link};
+use crate::effects::Effect;
+use crate::error::SessionError;
+use crate::fids::Clunker;
+use crate::request::Ticket;
+use crate::stats::Counters;
+use crate::tags::Tags;
+
+/// Send state of a queued frame: the writer and a withdrawing caller race on it.
+const QUEUED: u8 = 0;
+const SENT: u8 = 1;
+const CANCELLED: u8 = 2;
+
+/// A frame queued for the writer.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    head: Bytes,
+    payload: Option<Bytes>,
+    state: Arc<AtomicU8>,
+}
+
+/// What comes back to a caller.
+#[derive(Debug)]
+pub(crate) enum Delivery {
+    /// The reply, raw (the caller decodes) or already decoded by the reader.
+    Reply { reply: Reply, ticket: Ticket },
+    /// The connection died before a reply arrived.
+    Lost(Ticket),
+}
+
+/// A reply frame.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    Raw(Bytes),
+    Decoded(Message),
+}
+
+#[derive(Debug)]
+struct Slot {
+    request: MessageType,
+    ticket: Ticket,
+    waiter: Option<oneshot::Sender<Delivery>>,
+    state: Arc<AtomicU8>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    tags: Tags,
+    slots: HashMap<u16, Slot>,
+    dead: bool,
+    deferred_clunks: VecDeque<(u32, u64)>,
+}
+
+/// Why a request could not be queued.
+#[derive(Debug)]
+pub(crate) enum SendError {
+    /// The connection is dead: wait for the next one.
+    Dead,
+    /// All tags are pending: retry shortly.
+    Busy,
+    /// The request itself is bad.
+    Fatal(SessionError),
+}
+
+/// One connection.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    pub(crate) id: u64,
+    core: Arc<Core>,
+    dialect: AtomicU8,
+    msize: AtomicU32,
+    dead: AtomicBool,
+    inner: Mutex<Inner>,
+    tx: mpsc::UnboundedSender<Outgoing>,
+    tasks: Mutex<Vec<AbortHandle>>,
+}
+
+/// A boxed byte stream half.
+pub type BoxRead = Box<dyn AsyncRead + Send + Unpin>;
+/// A boxed byte sink half.
+pub type BoxWrite = Box<dyn AsyncWrite + Send + Unpin>;
+
+fn dialect_code(d: Dialect) -> u8 {
+    match d {
+        Dialect::Plain => 0,
+        Dialect::Zerofs => 1,
+        Dialect::Zerofs2 => 2,
+        Dialect::Z => 3,
+    }
+}
+
+impl Conn {
+    /// Starts the reader and writer tasks over a fresh transport. Until negotiation sets them,
+    /// the dialect is plain and frames up to `msize` are accepted.
+    pub(crate) fn start(
+        core: Arc<Core>,
+        id: u64,
+        rd: BoxRead,
+        wr: BoxWrite,
+        msize: u32,
+    ) -> Arc<Conn> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let conn = Arc::new(Conn {
+            id,
+            core,
+            dialect: AtomicU8::new(0),
+            msize: AtomicU32::new(msize),
+            dead: AtomicBool::new(false),
+            inner: Mutex::new(Inner::default()),
+            tx,
+            tasks: Mutex::new(Vec::new()),
+        });
+        let w = tokio::spawn(writer::writer(conn.clone(), wr, rx)).abort_handle();
+        let r = tokio::spawn(reader::reader(conn.clone(), rd)).abort_handle();
+        conn.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend([w, r]);
+        conn
+    }
+
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The negotiated dialect.
+    pub(crate) fn dialect(&self) -> Dialect {
+        Dialect::ALL[usize::from(self.dialect.load(Ordering::Acquire))]
+    }
+
+    /// The negotiated msize.
+    pub(crate) fn msize(&self) -> u32 {
+        self.msize.load(Ordering::Acquire)
+    }
+
+    /// Records the negotiation result.
+    pub(crate) fn set_params(&self, dialect: Dialect, msize: u32) {
+        self.dialect.store(dialect_code(dialect), Ordering::Release);
+        self.msize.store(msize, Ordering::Release);
+    }
+
+    pub(crate) fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn core(&self) -> &Arc<Core> {
+        &self.core
+    }
+
+    /// Registers `frame` (its tag is chosen here; `fixed_tag` forces one, e.g. `NOTAG`) and
+    /// queues it. On failure the ticket comes back untouched (by value: boxing it would cost
+    /// an allocation per request on the hot path).
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn send(
+        self: &Arc<Self>,
+        frame: &mut Frame,
+        ticket: Ticket,
+        fixed_tag: Option<u16>,
+    ) -> Result<InFlight, (Ticket, SendError)> {
+        let dialect = self.dialect();
+        let ty = frame.message.msg_type();
+        frame.envelope = if dialect.has_envelope(ty) {
+            Some(ticket.envelope())
+        } else {
+            None
+        };
+        frame.tag = 0;
+        let len = frame.encoded_len(dialect);
+        let msize = self.msize();
+        if len > msize as usize && ty != MessageType::Tversion {
+            return Err((
+                ticket,
+                SendError::Fatal(SessionError::TooLarge { len, msize }),
+            ));
+        }
+        let mut head = BytesMut::with_capacity(len.min(512));
+        let payload = match frame.encode_head(dialect, &mut head) {
+            Ok(p) => p.cloned(),
+            Err(e) => return Err((ticket, SendError::Fatal(e.into()))),
+        };
+        let state = Arc::new(AtomicU8::new(QUEUED));
+        let (wtx, wrx) = oneshot::channel();
+        let mut inner = self.inner();
+        if inner.dead {
+            drop(inner);
+            return Err((ticket, SendError::Dead));
+        }
+        let tag = match fixed_tag {
+            Some(t) => inner.tags.take(t).then_some(t),
+            None => inner.tags.alloc(),
+        };
+        let Some(tag) = tag else {
+            drop(inner);
+            return Err((ticket, SendError::Busy));
+        };
+        head[5..7].copy_from_slice(&tag.to_le_bytes());
+        let out = Outgoing {
+            head: head.freeze(),
+            payload,
+            state: state.clone(),
+        };
+        if self.tx.send(out).is_err() {
+            inner.tags.free(tag);
+            drop(inner);
+            return Err((ticket, SendError::Dead));
+        }
+        inner.slots.insert(
+            tag,
+            Slot {
+                request: ty,
+                ticket,
+                waiter: Some(wtx),
+                state: state.clone(),
+            },
+        );
+        // Counted under the lock: the reader decrements under it too, so the gauge never
+        // dips below zero (a reply can arrive before this function returns).
+        Counters::add(&self.core.counters.in_flight, 1);
+        drop(inner);
+        Ok(InFlight {
+            conn: self.clone(),
+            tag,
+            state,
+            rx: Some(wrx),
+        })
+    }
+
+    /// Queues a background `Tclunk` for a released fid. False if the connection is dead.
+    /// Called with the fid table locked (lock order: fids, then connection).
+    pub(crate) fn send_clunk(&self, fid: u32, generation: u64) -> bool {
+        let mut inner = self.inner();
+        if inner.dead {
+            return false;
+        }
+        match inner.tags.alloc() {
+            Some(tag) => self.queue_clunk(&mut inner, tag, fid, generation),
+            None => {
+                inner.deferred_clunks.push_back((fid, generation));
+                true
+            }
+        }
+    }
+
+    fn queue_clunk(&self, inner: &mut Inner, tag: u16, fid: u32, generation: u64) -> bool {
+        let frame = Frame::new(tag, Message::Tclunk(Tclunk { fid }));
+        let mut head = BytesMut::with_capacity(11);
+        if frame.encode(Dialect::Plain, &mut head).is_err() {
+            inner.tags.free(tag);
+            return false;
+        }
+        let state = Arc::new(AtomicU8::new(QUEUED));
+        let out = Outgoing {
+            head: head.freeze(),
+            payload: None,
+            state: state.clone(),
+        };
+        if self.tx.send(out).is_err() {
+            inner.tags.free(tag);
+            return false;
+        }
+        let ticket = Ticket::background(self.core.clone(), Effect::Clunk { fid, generation });
+        inner.slots.insert(
+            tag,
+            Slot {
+                request: MessageType::Tclunk,
+                ticket,
+                waiter: None,
+                state,
+            },
+        );
+        Counters::add(&self.core.counters.in_flight, 1);
+        true
+    }
+
+    /// Removes the slot of `tag` (freeing the tag) and sends deferred clunks into free tags.
+    fn take_slot(&self, tag: u16) -> Option<Slot> {
+        let mut inner = self.inner();
+        let slot = inner.slots.remove(&tag)?;
+        inner.tags.free(tag);
+        self.core.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+        while let Some(&(fid, generation)) = inner.deferred_clunks.front() {
+            let Some(t) = inner.tags.alloc() else { break };
+            inner.deferred_clunks.pop_front();
+            self.queue_clunk(&mut inner, t, fid, generation);
+        }
+        Some(slot)
+    }
+
+    /// Withdraws a request not yet written; returns its ticket if it was withdrawn.
+    fn withdraw(&self, tag: u16, state: &Arc<AtomicU8>) -> Option<Ticket> {
+        let mut inner = self.inner();
+        let ours = inner
+            .slots
+            .get(&tag)
+            .is_some_and(|s| Arc::ptr_eq(&s.state, state));
+        if !ours
+            || state
+                .compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            return None;
+        }
+        let slot = inner.slots.remove(&tag)?;
+        inner.tags.free(tag);
+        self.core.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+        drop(inner);
+        Some(slot.ticket)
+    }
+
+    /// Routes one reply frame. False if the connection was killed.
+    fn route(self: &Arc<Self>, frame: Bytes) -> bool {
+        let Some(header) = Header::peek(&frame) else {
+            self.violation("frame shorter than a header".into());
+            return false;
+        };
+        let Some(slot) = self.take_slot(header.tag) else {
+            self.violation(format!("reply with unknown tag {}", header.tag));
+            return false;
+        };
+        Counters::add(&self.core.counters.requests, 1);
+        let Slot {
+            request,
+            mut ticket,
+            waiter,
+            ..
+        } = slot;
+        let reply = if ticket.needs_reply() || waiter.is_none() {
+            let dialect = self.dialect();
+            match decode_reply(frame, dialect, request) {
+                Ok(msg) => {
+                    if !ticket.apply(&msg, dialect, self) {
+                        // Killed (by another thread) between taking the slot and applying:
+                        // whatever the reply created died with the connection, and replay may
+                        // already have taken its snapshot. Treat the request as lost.
+                        deliver(waiter, Delivery::Lost(ticket));
+                        return false;
+                    }
+                    Reply::Decoded(msg)
+                }
+                Err(e) => {
+                    self.violation(e);
+                    deliver(waiter, Delivery::Lost(ticket));
+                    return false;
+                }
+            }
+        } else {
+            Reply::Raw(frame)
+        };
+        deliver(waiter, Delivery::Reply { reply, ticket });
+        true
+    }
+
+    /// Tears the connection down for a protocol violation.
+    pub(crate) fn violation(self: &Arc<Self>, why: String) {
+        Counters::add(&self.core.counters.protocol_violations, 1);
+        tracing::warn!(conn = self.id, %why, "9P protocol violation; recycling the connection");
+        self.kill(format!("protocol violation: {why}"));
+    }
+
+    /// Kills the connection: pending requests go back to their callers as lost, the fid table
+    /// learns that nothing is live, callers stop seeing it, the tasks stop, the supervisor hears.
+    pub(crate) fn kill(self: &Arc<Self>, cause: String) {
+        let drained: Vec<Slot> = {
+            let mut inner = self.inner();
+            if inner.dead {
+                return;
+            }
+            inner.dead = true;
+            self.dead.store(true, Ordering::Release);
+            inner.deferred_clunks.clear();
+            inner.slots.drain().map(|(_, s)| s).collect()
+        };
+        self.core
+            .counters
+            .in_flight
+            .fetch_sub(drained.len() as u64, Ordering::Relaxed);
+        {
+            let link = Clunker { core: &self.core };
+            self.core.fids().connection_lost(self.id, &link);
+        }
+        self.core.link.send_if_modified(|l| match l {
+            Link::Up(c) if c.id == self.id => {
+                *l = Link::Down;
+                true
+            }
+            _ => false,
+        });
+        for slot in drained {
+            deliver(slot.waiter, Delivery::Lost(slot.ticket));
+        }
+        for task in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            task.abort();
+        }
+        tracing::debug!(conn = self.id, %cause, "connection closed");
+        let _ = self.core.death.send(Death::Lost {
+            conn_id: self.id,
+            cause,
+        });
+    }
+}
+
+fn deliver(waiter: Option<oneshot::Sender<Delivery>>, d: Delivery) {
+    if let Some(w) = waiter {
+        // A dropped receiver hands the delivery back; dropping it resolves the ticket.
+        drop(w.send(d));
+    }
+}
+
+/// Decodes a reply and checks it answers `request`.
+pub(crate) fn decode_reply(
+    frame: Bytes,
+    dialect: Dialect,
+    request: MessageType,
+) -> Result<Message, String> {
+    let msg = Frame::decode(frame, dialect)
+        .map_err(|e| format!("undecodable reply: {e}"))?
+        .message;
+    let ty = msg.msg_type();
+    if ty == MessageType::Rlerror || Some(ty) == request.reply() {
+        Ok(msg)
+    } else {
+        Err(format!("{ty} does not answer {request}"))
+    }
+}
+
+/// A request on the wire (or queued). Dropping it before completion withdraws the request if
+/// the writer has not taken it yet; otherwise the slot stays until the reply arrives.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    conn: Arc<Conn>,
+    tag: u16,
+    state: Arc<AtomicU8>,
+    rx: Option<oneshot::Receiver<Delivery>>,
+}
+
+impl InFlight {
+    /// Waits for the reply or the connection's death.
+    pub(crate) async fn wait(&mut self) -> Option<Delivery> {
+        let rx = self.rx.as_mut()?;
+        let d = rx.await.ok();
+        self.rx = None;
+        d
+    }
+
+    /// Whether the writer took the frame (it may have reached the server).
+    pub(crate) fn was_sent(&self) -> bool {
+        self.state.load(Ordering::Acquire) == SENT
+    }
+
+    /// The connection it went out on.
+    pub(crate) fn conn(&self) -> &Arc<Conn> {
+        &self.conn
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.rx.is_some() {
+            // Dropped after the lock is released: resolving a ticket takes the fid lock.
+            drop(self.conn.withdraw(self.tag, &self.state));
+        }
+    }
+}
+
+/// `NOTAG`, re-exported for negotiation.
+pub(crate) const VERSION_TAG: u16 = NOTAG;

@@ -1,0 +1,94 @@
+//! The session's error type.
+
+use std::sync::Arc;
+
+use zerofs_9p_proto::MessageType;
+
+/// Everything a session operation can fail with.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The server answered `Rlerror` with this Linux errno.
+    #[error("server error: errno {0}")]
+    Server(u32),
+    /// The fid could not be restored after a reconnect (its inode is gone, its path now names
+    /// another file, or its lock could not be re-taken). Reopen from a path.
+    #[error("fid {fid} is stale: it could not be restored after a reconnect")]
+    Stale {
+        /// The fid number.
+        fid: u32,
+    },
+    /// The first connection could not be established (dial, version, attach or timeout).
+    #[error("connecting to {target} failed: {message}")]
+    Connect {
+        /// The target.
+        target: String,
+        /// What went wrong.
+        message: String,
+        /// The server's errno when the server refused (e.g. the attach).
+        errno: Option<u32>,
+    },
+    /// The request names a fid this session does not hold (never allocated, or released).
+    #[error("fid {0} is not held by this session")]
+    UnknownFid(u32),
+    /// The message creates or releases fids; use the typed operation named.
+    #[error("{message} must go through Session::{instead}")]
+    Usage {
+        /// The refused message.
+        message: MessageType,
+        /// The typed operation to use.
+        instead: &'static str,
+    },
+    /// The message cannot be encoded in the negotiated dialect (or a field is too long).
+    #[error("cannot encode request: {0}")]
+    Encode(#[from] zerofs_9p_proto::Error),
+    /// The request does not fit in the negotiated msize.
+    #[error("request of {len} bytes exceeds msize {msize}")]
+    TooLarge {
+        /// Encoded length.
+        len: usize,
+        /// Negotiated msize.
+        msize: u32,
+    },
+    /// A walk stopped early: the first `walked` names exist, the next does not.
+    #[error("walk stopped after {walked} of {requested} names")]
+    PartialWalk {
+        /// Names walked.
+        walked: usize,
+        /// Names asked for.
+        requested: usize,
+    },
+    /// The connection was lost while a request that cannot be resent was in flight (a
+    /// `Tremove`): it may or may not have been applied.
+    #[error("connection lost with a non-resendable request in flight; outcome unknown")]
+    Ambiguous,
+    /// The server answered with a reply of the wrong type (the connection is recycled).
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+    /// A local I/O error outside any connection (e.g. while dialing).
+    #[error("i/o error: {0}")]
+    Io(Arc<std::io::Error>),
+}
+
+impl SessionError {
+    /// The Linux errno that best describes the error (the server's own for `Server`).
+    pub fn errno(&self) -> u32 {
+        use zerofs_9p_proto::consts::errno::*;
+        match self {
+            SessionError::Server(e) => *e,
+            SessionError::Stale { .. } => ESTALE,
+            SessionError::UnknownFid(_) => EBADF,
+            SessionError::Usage { .. } | SessionError::Encode(_) => EINVAL,
+            SessionError::TooLarge { .. } => EINVAL,
+            SessionError::PartialWalk { .. } => ENOENT,
+            SessionError::Connect { errno, .. } => errno.unwrap_or(EIO),
+            _ => EIO,
+        }
+    }
+}
+
+impl From<std::io::Error> for SessionError {
+    fn from(e: std::io::Error) -> Self {
+        SessionError::Io(Arc::new(e))
+    }
+}

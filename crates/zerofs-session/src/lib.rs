@@ -1,0 +1,49 @@
+//! A live, shared, self-healing 9P2000.L / ZeroFS session.
+//!
+//! [`Session`] turns the `zerofs-9p-proto` codec into one multiplexed connection: any number of
+//! concurrent requests matched by tag, batched vectored writes, zero-copy reads, RAII [`Fid`]
+//! guards with background clunks, pipelined bulk I/O, and, after any connection loss,
+//! a supervisor that redials, renegotiates and replays every fid before waiting calls resume.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), zerofs_session::SessionError> {
+//! use zerofs_session::{Options, Session};
+//! use zerofs_session::proto::{bytes::Bytes, consts::open};
+//!
+//! let session = Session::connect("127.0.0.1:5564", Options::default()).await?;
+//! let (fid, _qids) = session.walk(session.root(), &[Bytes::from_static(b"hello.txt")]).await?;
+//! session.lopen(&fid, open::RDONLY).await?;
+//! let data = session.read(&fid, 0, 1 << 20).await?;
+//! # let _ = data; Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod bulk;
+mod conn;
+mod core;
+mod effects;
+mod error;
+mod fids;
+mod negotiate;
+mod ops;
+mod options;
+mod replay;
+mod request;
+mod session;
+mod stats;
+mod supervisor;
+mod tags;
+mod target;
+mod transport;
+
+pub use zerofs_9p_proto as proto;
+
+pub use crate::conn::{BoxRead, BoxWrite};
+pub use crate::error::SessionError;
+pub use crate::fids::Fid;
+pub use crate::negotiate::{Lineage, NegotiateError, Negotiated};
+pub use crate::options::{Backoff, Options};
+pub use crate::session::Session;
+pub use crate::stats::Stats;
+pub use crate::target::{Target, TargetError};
+pub use crate::transport::{Connector, Transport};

@@ -1,0 +1,269 @@
+//! Typed fid-creating and fid-releasing operations, which keep the fid records right.
+
+use bytes::Bytes;
+use zerofs_9p_proto::consts::{MAXWELEM, getattr};
+use zerofs_9p_proto::{
+    Message, Qid, Rlcreateattr, Rlopen, Stat, Tgetattr, Tlcreateattr, Tlopenat, Tremove, Twalk,
+    Txattrwalk,
+};
+
+use crate::effects::{BindHow, Effect};
+use crate::error::SessionError;
+use crate::fids::Fid;
+use crate::session::{Session, unexpected};
+
+impl Session {
+    /// One walk message from `src` into `dst` (which may equal `src` for an in-place walk).
+    async fn walk_once(
+        &self,
+        src: u32,
+        dst: &Fid,
+        names: &[Bytes],
+        with_attr: bool,
+    ) -> Result<Message, SessionError> {
+        let how = BindHow::Walk {
+            src,
+            names: names.to_vec(),
+        };
+        let effect = Effect::Bind {
+            fid: dst.id(),
+            generation: dst.generation(),
+            how,
+        };
+        let body = Twalk {
+            fid: src,
+            newfid: dst.id(),
+            wnames: names.to_vec(),
+        };
+        let msg = if with_attr {
+            Message::Twalkgetattr(body)
+        } else {
+            Message::Twalk(body)
+        };
+        let fids = if src == dst.id() {
+            vec![src]
+        } else {
+            vec![src, dst.id()]
+        };
+        self.request(msg, effect, &fids).await
+    }
+
+    /// Walks `names` from `fid` into a new fid, in messages of at most 16 names (the first
+    /// walks into the new fid, later ones walk it in place). Returns the new fid and the qid of
+    /// every name. A walk that stops early fails with [`SessionError::PartialWalk`] (a first
+    /// name that does not exist gives the server's error) and leaves no fid behind.
+    pub async fn walk(&self, fid: &Fid, names: &[Bytes]) -> Result<(Fid, Vec<Qid>), SessionError> {
+        let new = self.alloc_fid();
+        let mut qids = Vec::with_capacity(names.len());
+        let mut chunks: Vec<&[Bytes]> = names.chunks(MAXWELEM).collect();
+        if chunks.is_empty() {
+            chunks.push(&[]);
+        }
+        for (i, chunk) in chunks.iter().enumerate() {
+            let src = if i == 0 { fid.id() } else { new.id() };
+            match self.walk_once(src, &new, chunk, false).await? {
+                Message::Rwalk(w) => {
+                    let full = w.wqids.len() == chunk.len();
+                    qids.extend(w.wqids);
+                    if !full {
+                        return Err(SessionError::PartialWalk {
+                            walked: qids.len(),
+                            requested: names.len(),
+                        });
+                    }
+                }
+                other => return Err(unexpected(&other)),
+            }
+        }
+        Ok((new, qids))
+    }
+
+    /// Clones a fid (a walk of no names).
+    pub async fn clone_fid(&self, fid: &Fid) -> Result<Fid, SessionError> {
+        self.walk(fid, &[]).await.map(|(f, _)| f)
+    }
+
+    /// Walks `names` and returns the new fid with the stat of the last element: one
+    /// `Twalkgetattr` for the last ≤16 names where the dialect has it, else walk + `Tgetattr`.
+    pub async fn walk_getattr(
+        &self,
+        fid: &Fid,
+        names: &[Bytes],
+    ) -> Result<(Fid, Stat), SessionError> {
+        if !self.dialect().has_gen1() {
+            let (new, _) = self.walk(fid, names).await?;
+            let msg = Message::Tgetattr(Tgetattr {
+                fid: new.id(),
+                request_mask: getattr::ALL,
+            });
+            return match self.request(msg, Effect::None, &[new.id()]).await? {
+                Message::Rgetattr(r) => Ok((new, r.stat)),
+                other => Err(unexpected(&other)),
+            };
+        }
+        let new = self.alloc_fid();
+        let split = names.len().saturating_sub(MAXWELEM);
+        let (head, tail) = names.split_at(split);
+        let mut src = fid.id();
+        for chunk in head.chunks(MAXWELEM) {
+            match self.walk_once(src, &new, chunk, false).await? {
+                Message::Rwalk(w) if w.wqids.len() == chunk.len() => src = new.id(),
+                Message::Rwalk(w) => {
+                    return Err(SessionError::PartialWalk {
+                        walked: w.wqids.len(),
+                        requested: names.len(),
+                    });
+                }
+                other => return Err(unexpected(&other)),
+            }
+        }
+        match self.walk_once(src, &new, tail, true).await? {
+            Message::Rwalkgetattr(r) => Ok((new, r.stat)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Opens `fid` (`Tlopen`); replay reopens it with the same flags minus TRUNC/CREAT/EXCL.
+    pub async fn lopen(&self, fid: &Fid, flags: u32) -> Result<Rlopen, SessionError> {
+        let msg = Message::Tlopen(zerofs_9p_proto::Tlopen {
+            fid: fid.id(),
+            flags,
+        });
+        match self.call(msg).await? {
+            Message::Rlopen(r) => Ok(r),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Creates and opens `name` in the directory `fid` (`Tlcreate`): `fid` becomes the file.
+    pub async fn lcreate(
+        &self,
+        fid: &Fid,
+        name: Bytes,
+        flags: u32,
+        mode: u32,
+        gid: u32,
+    ) -> Result<Rlopen, SessionError> {
+        let msg = Message::Tlcreate(zerofs_9p_proto::Tlcreate {
+            fid: fid.id(),
+            name,
+            flags,
+            mode,
+            gid,
+        });
+        match self.call(msg).await? {
+            Message::Rlcreate(r) => Ok(Rlopen {
+                qid: r.qid,
+                iounit: r.iounit,
+            }),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Clones and opens `fid` in one round trip (gen 2 `Tlopenat`).
+    pub async fn lopenat(&self, fid: &Fid, flags: u32) -> Result<(Fid, Rlopen), SessionError> {
+        let new = self.alloc_fid();
+        let how = BindHow::OpenAt {
+            src: fid.id(),
+            flags,
+        };
+        let effect = Effect::Bind {
+            fid: new.id(),
+            generation: new.generation(),
+            how,
+        };
+        let msg = Message::Tlopenat(Tlopenat {
+            fid: fid.id(),
+            newfid: new.id(),
+            flags,
+        });
+        match self.request(msg, effect, &[fid.id(), new.id()]).await? {
+            Message::Rlopenat(r) => Ok((new, r)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Creates and opens `name` under the directory `dfid` on a new fid, returning its stat
+    /// (gen 2 `Tlcreateattr`; `dfid` is left unchanged).
+    pub async fn lcreateattr(
+        &self,
+        dfid: &Fid,
+        name: Bytes,
+        flags: u32,
+        mode: u32,
+        gid: u32,
+    ) -> Result<(Fid, Rlcreateattr), SessionError> {
+        let new = self.alloc_fid();
+        let how = BindHow::CreateAt {
+            src: dfid.id(),
+            name: name.clone(),
+            flags,
+        };
+        let effect = Effect::Bind {
+            fid: new.id(),
+            generation: new.generation(),
+            how,
+        };
+        let msg = Message::Tlcreateattr(Tlcreateattr {
+            dfid: dfid.id(),
+            newfid: new.id(),
+            name,
+            flags,
+            mode,
+            gid,
+        });
+        match self.request(msg, effect, &[dfid.id(), new.id()]).await? {
+            Message::Rlcreateattr(r) => Ok((new, r)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Opens an extended attribute (`name` empty = the list) on a new fid; returns its size.
+    /// Xattr fids are not restored by replay (they become stale).
+    pub async fn xattrwalk(&self, fid: &Fid, name: Bytes) -> Result<(Fid, u64), SessionError> {
+        let new = self.alloc_fid();
+        let effect = Effect::Bind {
+            fid: new.id(),
+            generation: new.generation(),
+            how: BindHow::Xattr,
+        };
+        let msg = Message::Txattrwalk(Txattrwalk {
+            fid: fid.id(),
+            newfid: new.id(),
+            name,
+        });
+        match self.request(msg, effect, &[fid.id(), new.id()]).await? {
+            Message::Rxattrwalk(r) => Ok((new, r.size)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Removes the file `fid` names (`Tremove`); the fid is released whatever the outcome.
+    /// If the connection drops after the request was written, the outcome is unknown and the
+    /// result is [`SessionError::Ambiguous`].
+    pub async fn remove(&self, fid: Fid) -> Result<(), SessionError> {
+        let id = fid.id();
+        let generation = fid.generation();
+        let permits = self.permits(64).await?;
+        let ticket = crate::request::Ticket::new(
+            self.core().clone(),
+            Effect::Remove {
+                fid: id,
+                generation,
+            },
+            &[id],
+            permits,
+        )?;
+        // The ticket now owns the release: it holds a reference until it is resolved.
+        let _ = fid.disarm();
+        let frame = zerofs_9p_proto::Frame::new(0, Message::Tremove(Tremove { fid: id }));
+        crate::request::exchange(self.core(), frame, ticket)
+            .await
+            .map(|_| ())
+    }
+
+    /// Releases a fid: `Tclunk` in the background, the number recycled after the reply.
+    pub fn clunk(&self, fid: Fid) {
+        drop(fid);
+    }
+}

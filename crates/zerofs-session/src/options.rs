@@ -1,0 +1,194 @@
+//! Session options and their defaults.
+
+use std::time::Duration;
+
+use zerofs_9p_proto::consts::{MAX_MSIZE, MIN_MSIZE};
+
+/// How long to wait between reconnect attempts: `base · 2^n`, capped at `cap`, each delay
+/// multiplied by a random factor in `[1 − jitter, 1]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    /// First delay (default 50 ms).
+    pub base: Duration,
+    /// Largest delay (default 2 s).
+    pub cap: Duration,
+    /// Fraction of each delay that is randomised, in `[0, 1]` (default 0.5).
+    pub jitter: f64,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_millis(50),
+            cap: Duration::from_secs(2),
+            jitter: 0.5,
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay before attempt `attempt` (0-based), given a uniform random `unit` in `[0, 1)`.
+    pub fn delay(&self, attempt: u32, unit: f64) -> Duration {
+        let exp = self
+            .base
+            .saturating_mul(1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX));
+        let capped = exp.min(self.cap);
+        // NaN and out-of-range inputs are caller data: never let them reach a panicking
+        // conversion (`mul_f64` panics on NaN and on overflow, e.g. with `cap: Duration::MAX`).
+        let finite = |x: f64| {
+            if x.is_finite() {
+                x.clamp(0.0, 1.0)
+            } else {
+                0.0
+            }
+        };
+        let factor = 1.0 - finite(self.jitter) * finite(unit);
+        Duration::try_from_secs_f64(capped.as_secs_f64() * factor).map_or(capped, |d| d.min(capped))
+    }
+}
+
+/// Everything that shapes a session. `Options::default()` gives the documented defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Uid sent as `n_uname` in `Tattach` (the server enforces permissions as this uid).
+    /// Default: the effective uid of this process (read from `/proc/self`), else `NONUNAME`.
+    pub uid: u32,
+    /// Gid for creates; the session records it for the layer above (not sent in `Tattach`).
+    /// Default: the effective gid of this process, else 65534.
+    pub gid: u32,
+    /// Attach user name (informational for ZeroFS). Default: `$USER`, else the uid in decimal.
+    pub uname: String,
+    /// Export selector (`aname`); ZeroFS roots the session at that subtree, diod needs the
+    /// exported path. Default: empty (the whole file system).
+    pub aname: String,
+    /// msize proposed in `Tversion` (default 1 MiB, clamped to `[4096, 10 MiB]`).
+    pub msize: u32,
+    /// Bound on dial + version + attach of the first connection, and on each reconnect
+    /// attempt (dial + negotiation + replay). Default 30 s; `None` = unbounded.
+    pub connect_timeout: Option<Duration>,
+    /// Delays between reconnect attempts.
+    pub backoff: Backoff,
+    /// Most caller requests in flight at once (default 1024, at most 32768); more wait.
+    pub max_in_flight: usize,
+    /// Pipelining depth of bulk reads and writes: chunks in flight per call (default 8).
+    pub bulk_window: usize,
+    /// Most request + expected reply bytes buffered for callers at once (default 64 MiB);
+    /// more wait. A single request larger than this still runs, alone.
+    pub max_buffered_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        let uid = default_uid();
+        Options {
+            uid,
+            gid: default_gid(),
+            uname: std::env::var("USER").unwrap_or_else(|_| uid.to_string()),
+            aname: String::new(),
+            msize: 1 << 20,
+            connect_timeout: Some(Duration::from_secs(30)),
+            backoff: Backoff::default(),
+            max_in_flight: 1024,
+            bulk_window: 8,
+            max_buffered_bytes: 64 << 20,
+        }
+    }
+}
+
+impl Options {
+    /// The options with every field forced into its valid range.
+    pub(crate) fn normalized(mut self) -> Options {
+        self.msize = self.msize.clamp(MIN_MSIZE, MAX_MSIZE);
+        self.max_in_flight = self.max_in_flight.clamp(1, 32768);
+        self.bulk_window = self.bulk_window.clamp(1, 256);
+        self.max_buffered_bytes = self.max_buffered_bytes.clamp(1 << 16, 1 << 40);
+        self
+    }
+}
+
+#[cfg(unix)]
+fn proc_self_owner() -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self")
+        .ok()
+        .map(|m| (m.uid(), m.gid()))
+}
+
+#[cfg(not(unix))]
+fn proc_self_owner() -> Option<(u32, u32)> {
+    None
+}
+
+fn default_uid() -> u32 {
+    proc_self_owner().map_or(zerofs_9p_proto::consts::NONUNAME, |(u, _)| u)
+}
+
+fn default_gid() -> u32 {
+    proc_self_owner().map_or(65534, |(_, g)| g)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_documented_values() {
+        let o = Options::default();
+        assert_eq!(o.msize, 1 << 20);
+        assert_eq!(o.connect_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(o.bulk_window, 8);
+        assert_eq!(o.aname, "");
+        assert!(!o.uname.is_empty());
+    }
+
+    #[test]
+    fn normalization_clamps() {
+        let o = Options {
+            msize: 10,
+            max_in_flight: 0,
+            bulk_window: 0,
+            ..Options::default()
+        };
+        let n = o.normalized();
+        assert_eq!((n.msize, n.max_in_flight, n.bulk_window), (MIN_MSIZE, 1, 1));
+        let big = Options {
+            msize: u32::MAX,
+            max_in_flight: 1 << 20,
+            ..Options::default()
+        };
+        assert_eq!(big.normalized().msize, MAX_MSIZE);
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters_down() {
+        let b = Backoff {
+            base: Duration::from_millis(10),
+            cap: Duration::from_millis(100),
+            jitter: 0.5,
+        };
+        assert_eq!(b.delay(0, 0.0), Duration::from_millis(10));
+        assert_eq!(b.delay(2, 0.0), Duration::from_millis(40));
+        assert_eq!(b.delay(10, 0.0), Duration::from_millis(100));
+        assert_eq!(b.delay(u32::MAX, 0.0), Duration::from_millis(100));
+        assert_eq!(b.delay(10, 1.0), Duration::from_millis(50));
+        let huge = Backoff {
+            base: Duration::from_secs(1),
+            cap: Duration::MAX,
+            jitter: f64::NAN,
+        };
+        assert!(huge.delay(200, f64::NAN) >= Duration::from_secs(1 << 31));
+        let max = Backoff {
+            base: Duration::MAX,
+            cap: Duration::MAX,
+            jitter: 0.0,
+        };
+        assert_eq!(max.delay(0, 0.0), Duration::MAX);
+        let nan_unit = Backoff {
+            jitter: 0.5,
+            ..huge
+        };
+        assert!(nan_unit.delay(3, f64::INFINITY) == Duration::from_secs(8));
+        let mid = b.delay(10, 0.5);
+        assert!(mid > Duration::from_millis(50) && mid < Duration::from_millis(100));
+    }
+}

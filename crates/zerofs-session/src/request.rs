@@ -1,0 +1,283 @@
+//! A request's life across connections: its ticket, and the send/wait/resend loop.
+
+use std::sync::Arc;
+
+use tokio::sync::OwnedSemaphorePermit;
+use zerofs_9p_proto::consts::envelope::RETRY;
+use zerofs_9p_proto::{Dialect, Envelope, Frame, Message};
+
+use crate::conn::{Conn, Delivery, Reply, SendError, decode_reply};
+use crate::core::Core;
+use crate::effects::Effect;
+use crate::error::SessionError;
+use crate::fids::Clunker;
+
+/// Everything a request holds across attempts: its fid effect, references on the fids it
+/// names (so none is clunked or recycled under it), its backpressure permits, and its `.Z`
+/// envelope. Exactly one owner holds it at a time (the caller, or the connection's slot);
+/// dropping it resolves whatever is left: an unapplied effect is abandoned, references are
+/// dropped, permits are returned.
+#[derive(Debug)]
+pub(crate) struct Ticket {
+    core: Arc<Core>,
+    effect: Effect,
+    refs: Vec<(u32, u64)>,
+    _permits: Vec<OwnedSemaphorePermit>,
+    /// Whether an earlier attempt may have reached a server.
+    pub(crate) sent_before: bool,
+    /// The `.Z` envelope (op-id and epoch); `Envelope::NONE` = no de-duplication.
+    pub(crate) envelope: Envelope,
+}
+
+impl Ticket {
+    /// A ticket referencing `fids` (each must be held by the session and not stale).
+    pub(crate) fn new(
+        core: Arc<Core>,
+        effect: Effect,
+        fids: &[u32],
+        permits: Vec<OwnedSemaphorePermit>,
+    ) -> Result<Ticket, SessionError> {
+        let mut refs = Vec::with_capacity(fids.len());
+        {
+            let mut t = core.fids();
+            for &fid in fids {
+                let Some(rec) = t.get(fid) else {
+                    return Err(unref_all(
+                        &core,
+                        &mut t,
+                        &refs,
+                        SessionError::UnknownFid(fid),
+                    ));
+                };
+                if rec.stale {
+                    return Err(unref_all(&core, &mut t, &refs, SessionError::Stale { fid }));
+                }
+                let generation = rec.generation;
+                if let Some(r) = t.get_mut(fid) {
+                    r.refs += 1;
+                }
+                refs.push((fid, generation));
+            }
+        }
+        Ok(Ticket {
+            core,
+            effect,
+            refs,
+            _permits: permits,
+            sent_before: false,
+            envelope: Envelope::NONE,
+        })
+    }
+
+    /// A ticket with no references or permits (background clunks, negotiation).
+    pub(crate) fn background(core: Arc<Core>, effect: Effect) -> Ticket {
+        Ticket {
+            core,
+            effect,
+            refs: Vec::new(),
+            _permits: Vec::new(),
+            sent_before: false,
+            envelope: Envelope::NONE,
+        }
+    }
+
+    /// The envelope for the next attempt: RETRY once an attempt may have been seen.
+    pub(crate) fn envelope(&self) -> Envelope {
+        let mut e = self.envelope;
+        if self.sent_before && e.deduplicates() {
+            e.flags |= RETRY;
+        }
+        e
+    }
+
+    /// Whether the reader must decode the reply to apply the effect.
+    pub(crate) fn needs_reply(&self) -> bool {
+        self.effect.needs_reply()
+    }
+
+    /// Whether the request may be resent after a connection loss.
+    pub(crate) fn resendable(&self) -> bool {
+        self.effect.resendable()
+    }
+
+    /// Applies the effect of a reply received on `conn` (once). False, with the effect left
+    /// in place, if `conn` is already dead: the check runs under the fid lock, and `kill` marks
+    /// the connection dead before it takes that lock to mark every fid not live, so an effect
+    /// is either applied before the loss is recorded or not at all.
+    pub(crate) fn apply(&mut self, reply: &Message, dialect: Dialect, conn: &Conn) -> bool {
+        if !self.effect.needs_reply() {
+            return true;
+        }
+        let mut t = self.core.fids();
+        if conn.is_dead() {
+            return false;
+        }
+        let effect = std::mem::take(&mut self.effect);
+        let link = Clunker { core: &self.core };
+        effect.apply(&mut t, reply, dialect, &link);
+        true
+    }
+
+    /// Fails if a referenced fid became stale or was recycled since the ticket was made.
+    pub(crate) fn check_fids(&self) -> Result<(), SessionError> {
+        let mut t = self.core.fids();
+        for &(fid, generation) in &self.refs {
+            match t.get_gen(fid, generation) {
+                None => return Err(SessionError::UnknownFid(fid)),
+                Some(r) if r.stale => return Err(SessionError::Stale { fid }),
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn unref_all(
+    core: &Core,
+    t: &mut crate::fids::FidTable,
+    refs: &[(u32, u64)],
+    e: SessionError,
+) -> SessionError {
+    let link = Clunker { core };
+    for &(fid, generation) in refs {
+        t.unref(fid, generation, &link);
+    }
+    e
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let effect = std::mem::take(&mut self.effect);
+        if !effect.needs_reply() && self.refs.is_empty() {
+            return;
+        }
+        let link = Clunker { core: &self.core };
+        let mut t = self.core.fids();
+        effect.abandon(&mut t, &link);
+        for &(fid, generation) in &self.refs {
+            t.unref(fid, generation, &link);
+        }
+    }
+}
+
+/// Sends `frame` and waits for its reply, waiting out disconnections and resending after
+/// replay. `Rlerror` becomes `SessionError::Server`.
+pub(crate) async fn exchange(
+    core: &Arc<Core>,
+    mut frame: Frame,
+    mut ticket: Ticket,
+) -> Result<Message, SessionError> {
+    let request = frame.message.msg_type();
+    loop {
+        let conn = core.wait_up().await;
+        ticket.check_fids()?;
+        // A request cut for a larger msize and resent after a reconnect that shrank it must
+        // not ask for a reply the new connection cannot carry (diod refuses such counts, and
+        // an oversized reply would be a protocol violation): ask for less; a short read is
+        // legal and the bulk primitives read the rest.
+        clamp_reply_count(&mut frame.message, conn.msize());
+        let mut inflight = match conn.send(&mut frame, ticket, None) {
+            Ok(f) => f,
+            Err((t, SendError::Dead)) => {
+                ticket = t;
+                continue;
+            }
+            Err((t, SendError::Busy)) => {
+                ticket = t;
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                continue;
+            }
+            Err((t, SendError::Fatal(e))) => {
+                drop(t);
+                return Err(e);
+            }
+        };
+        let Some(delivery) = inflight.wait().await else {
+            return Err(SessionError::Protocol(
+                "request dropped by its connection".into(),
+            ));
+        };
+        match delivery {
+            Delivery::Reply { reply, ticket: t } => {
+                let msg = match reply {
+                    Reply::Decoded(m) => m,
+                    Reply::Raw(bytes) => {
+                        match decode_reply(bytes, inflight.conn().dialect(), request) {
+                            Ok(m) => m,
+                            Err(why) => {
+                                inflight.conn().violation(why);
+                                ticket = t;
+                                ticket.sent_before = true;
+                                continue;
+                            }
+                        }
+                    }
+                };
+                drop(t);
+                return match msg {
+                    Message::Rlerror(e) => Err(SessionError::Server(e.ecode)),
+                    m => Ok(m),
+                };
+            }
+            Delivery::Lost(mut t) => {
+                let sent = inflight.was_sent();
+                t.sent_before |= sent;
+                if sent && !t.resendable() {
+                    return Err(SessionError::Ambiguous);
+                }
+                ticket = t;
+            }
+        }
+    }
+}
+
+/// Lowers the count of a read-like request so that its reply fits in `msize`.
+pub(crate) fn clamp_reply_count(m: &mut Message, msize: u32) {
+    use zerofs_9p_proto::consts::{LINUX_IOHDRSZ, LOPENATREAD_OVERHEAD};
+    let (count, overhead) = match m {
+        Message::Tread(r) => (&mut r.count, LINUX_IOHDRSZ),
+        Message::Treaddir(r) | Message::Treaddirattr(r) => (&mut r.count, LINUX_IOHDRSZ),
+        Message::Tlopenatread(r) => (&mut r.count, LOPENATREAD_OVERHEAD.max(LINUX_IOHDRSZ)),
+        _ => return,
+    };
+    *count = (*count).min(msize.saturating_sub(overhead));
+}
+
+/// One attempt on one connection, without resending (negotiation and replay). `Rlerror` is
+/// returned as a message. `None` if the connection died.
+pub(crate) async fn once(
+    conn: &Arc<Conn>,
+    message: Message,
+    ticket: Ticket,
+    tag: Option<u16>,
+) -> Option<Message> {
+    let request = message.msg_type();
+    let mut frame = Frame::new(0, message);
+    let mut inflight = match conn.send(&mut frame, ticket, tag) {
+        Ok(f) => f,
+        Err((t, e)) => {
+            drop(t);
+            if let SendError::Fatal(e) = e {
+                tracing::warn!(error = %e, "replay request could not be encoded");
+            }
+            return None;
+        }
+    };
+    match inflight.wait().await? {
+        Delivery::Reply {
+            reply: Reply::Decoded(m),
+            ..
+        } => Some(m),
+        Delivery::Reply {
+            reply: Reply::Raw(b),
+            ..
+        } => match decode_reply(b, conn.dialect(), request) {
+            Ok(m) => Some(m),
+            Err(why) => {
+                conn.violation(why);
+                None
+            }
+        },
+        Delivery::Lost(_) => None,
+    }
+}

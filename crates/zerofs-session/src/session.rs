@@ -1,0 +1,417 @@
+//! The session: connect, the shared state, raw calls, and observability.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
+use zerofs_9p_proto::consts::{NOFID, READ_OVERHEAD};
+use zerofs_9p_proto::{Dialect, Frame, Message, Qid, Tattach};
+
+use crate::conn::Conn;
+use crate::core::{Core, Death, Link};
+use crate::effects::{BindHow, Effect, effect_of, referenced_fids, typed_only};
+use crate::error::SessionError;
+use crate::fids::{Clunker, Fid};
+use crate::negotiate::{Lineage, NegotiateError, Negotiated, negotiate};
+use crate::options::Options;
+use crate::request::{Ticket, exchange, once};
+use crate::stats::Stats;
+use crate::target::Target;
+use crate::transport::Connector;
+
+/// A live, shared, self-healing 9P session: one connection multiplexing any number of
+/// concurrent requests, redialled and replayed after every loss.
+///
+/// Cloning is cheap; all clones share the connection. The connection closes when the last
+/// clone drops (fids still held then are simply forgotten with the socket).
+#[derive(Clone)]
+pub struct Session {
+    pub(crate) shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) core: Arc<Core>,
+    pub(crate) opts: Options,
+    pub(crate) connector: Arc<dyn Connector>,
+    in_flight: Arc<Semaphore>,
+    bytes: Arc<Semaphore>,
+    pub(crate) lineage: Mutex<Option<Lineage>>,
+    root: Fid,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(conn) = self.core.current_conn() {
+            conn.kill("session dropped".into());
+        }
+        self.core.link.send_replace(Link::Down);
+        self.core.shutdown.send_replace(true);
+        let _ = self.core.death.send(Death::Shutdown);
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("target", &self.shared.connector.describe())
+            .field("connected", &self.shared.core.current_conn().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Kills a connection that is not handed over (failed or cancelled attempt).
+struct KillOnDrop(Option<Arc<Conn>>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            c.kill("connection attempt abandoned".into());
+        }
+    }
+}
+
+/// Why one connection attempt failed.
+#[derive(Debug)]
+pub(crate) enum AttemptError {
+    Dial(std::io::Error),
+    Negotiate(NegotiateError),
+    Attach(Option<u32>),
+    Replay(String),
+}
+
+impl fmt::Display for AttemptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttemptError::Dial(e) => write!(f, "dial failed: {e}"),
+            AttemptError::Negotiate(e) => write!(f, "{e}"),
+            AttemptError::Attach(Some(e)) => write!(f, "attach refused: errno {e}"),
+            AttemptError::Attach(None) => write!(f, "connection lost during attach"),
+            AttemptError::Replay(e) => write!(f, "replay failed: {e}"),
+        }
+    }
+}
+
+/// Dials and negotiates a new connection; the caller attaches or replays, then publishes.
+pub(crate) async fn dial(
+    core: &Arc<Core>,
+    connector: &dyn Connector,
+    msize: u32,
+) -> Result<(ConnHandle, Negotiated), AttemptError> {
+    let t = connector.connect().await.map_err(AttemptError::Dial)?;
+    let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
+    let conn = Conn::start(core.clone(), id, t.reader, t.writer, msize);
+    let handle = ConnHandle(KillOnDrop(Some(conn.clone())));
+    core.fids().conn_id = id;
+    let n = negotiate(&conn, msize)
+        .await
+        .map_err(AttemptError::Negotiate)?;
+    Ok((handle, n))
+}
+
+/// A connection being set up; killed if dropped before [`ConnHandle::publish`].
+pub(crate) struct ConnHandle(KillOnDrop);
+
+impl ConnHandle {
+    pub(crate) fn conn(&self) -> &Arc<Conn> {
+        self.0.0.as_ref().expect("present until published")
+    }
+
+    /// Makes the connection the one callers use (fails if it died meanwhile).
+    pub(crate) fn publish(mut self) -> Result<(), AttemptError> {
+        let conn = self.0.0.take().expect("present until published");
+        let core = conn.core().clone();
+        let mut t = core.fids();
+        if conn.is_dead() || t.conn_id != conn.id {
+            return Err(AttemptError::Replay(
+                "connection died before it was published".into(),
+            ));
+        }
+        t.online = true;
+        core.set_params(conn.dialect(), conn.msize());
+        core.link.send_replace(Link::Up(conn));
+        t.finalize_all(&Clunker { core: &core });
+        Ok(())
+    }
+}
+
+impl Session {
+    /// Connects to a target string (see [`Target`]) with `opts`.
+    pub async fn connect(target: &str, opts: Options) -> Result<Session, SessionError> {
+        let t = Target::parse(target).map_err(|e| SessionError::Connect {
+            target: target.to_owned(),
+            message: e.to_string(),
+            errno: None,
+        })?;
+        Session::connect_with(t, opts).await
+    }
+
+    /// Connects through any [`Connector`] (the supervisor redials through it after a loss).
+    pub async fn connect_with(
+        connector: impl Connector,
+        opts: Options,
+    ) -> Result<Session, SessionError> {
+        let opts = opts.normalized();
+        let connector: Arc<dyn Connector> = Arc::new(connector);
+        let (core, deaths) = Core::new();
+        let target = connector.describe();
+        let attempt = initial(&core, &*connector, &opts);
+        let result = match opts.connect_timeout {
+            Some(d) => tokio::time::timeout(d, attempt).await.unwrap_or_else(|_| {
+                Err(AttemptError::Replay(format!(
+                    "timed out after {} ms",
+                    d.as_millis()
+                )))
+            }),
+            None => attempt.await,
+        };
+        let (root, negotiated) = result.map_err(|e| SessionError::Connect {
+            target: target.clone(),
+            message: e.to_string(),
+            errno: match e {
+                AttemptError::Attach(errno) => errno,
+                _ => None,
+            },
+        })?;
+        let shared = Arc::new(Shared {
+            core,
+            in_flight: Arc::new(Semaphore::new(opts.max_in_flight)),
+            bytes: Arc::new(Semaphore::new(opts.max_buffered_bytes)),
+            opts,
+            connector,
+            lineage: Mutex::new(negotiated.lineage),
+            root,
+        });
+        tokio::spawn(crate::supervisor::supervise(
+            Arc::downgrade(&shared),
+            deaths,
+        ));
+        tracing::info!(%target, dialect = %negotiated.dialect, msize = negotiated.msize, "connected");
+        Ok(Session { shared })
+    }
+
+    pub(crate) fn core(&self) -> &Arc<Core> {
+        &self.shared.core
+    }
+
+    /// The options in force (normalized).
+    pub fn options(&self) -> &Options {
+        &self.shared.opts
+    }
+
+    /// The attach fid of the session's own identity (uid, uname, aname from the options).
+    pub fn root(&self) -> &Fid {
+        &self.shared.root
+    }
+
+    /// The dialect of the current (or last) connection.
+    pub fn dialect(&self) -> Dialect {
+        self.core().params().0
+    }
+
+    /// The msize of the current (or last) connection: a live snapshot (it can only shrink).
+    pub fn msize(&self) -> u32 {
+        self.core().params().1
+    }
+
+    /// The `.Z` lineage of the current connection, if any.
+    pub fn lineage(&self) -> Option<Lineage> {
+        *self
+            .shared
+            .lineage
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a connection is published right now.
+    pub fn is_connected(&self) -> bool {
+        self.core().current_conn().is_some()
+    }
+
+    /// Counters: bytes, requests, reconnects, requests in flight.
+    pub fn stats(&self) -> Stats {
+        self.core().counters.snapshot()
+    }
+
+    /// Fids allocated and not yet recycled (root, held guards, in flight, awaiting clunk).
+    pub fn outstanding_fids(&self) -> usize {
+        self.core().fids().outstanding()
+    }
+
+    /// Tears the current connection down as if it had failed (for tests and operators); the
+    /// supervisor reconnects and replays.
+    pub fn force_reconnect(&self) {
+        if let Some(c) = self.core().current_conn() {
+            c.kill("reconnect requested".into());
+        }
+    }
+
+    /// Acquires backpressure permits for a request costing `cost` bytes.
+    pub(crate) async fn permits(
+        &self,
+        cost: usize,
+    ) -> Result<Vec<OwnedSemaphorePermit>, SessionError> {
+        let closed = |_| SessionError::Protocol("session closed".into());
+        let a = self
+            .shared
+            .in_flight
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(closed)?;
+        let n = cost
+            .clamp(1, self.shared.opts.max_buffered_bytes)
+            .min(u32::MAX as usize) as u32;
+        let b = self
+            .shared
+            .bytes
+            .clone()
+            .acquire_many_owned(n)
+            .await
+            .map_err(closed)?;
+        Ok(vec![a, b])
+    }
+
+    /// Sends a request with a fid effect, referencing `fids`; waits out reconnects.
+    pub(crate) async fn request(
+        &self,
+        msg: Message,
+        effect: Effect,
+        fids: &[u32],
+    ) -> Result<Message, SessionError> {
+        let span = tracing::trace_span!("9p.request", ty = msg.name());
+        async move {
+            let permits = self.permits(request_cost(&msg)).await?;
+            let ticket = Ticket::new(self.core().clone(), effect, fids, permits)?;
+            exchange(self.core(), Frame::new(0, msg), ticket).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Sends any request that neither creates nor releases fids and returns its reply
+    /// (`Rlerror` becomes [`SessionError::Server`]). Fid-creating and -releasing messages are
+    /// refused: use the typed operations, which keep the fid records right. `Tlopen`,
+    /// `Tlcreate`, `Tlock` and renames update the records used by replay.
+    ///
+    /// Cancel-safe: dropping the future withdraws the request if it was not yet written;
+    /// otherwise its tag stays reserved until the reply arrives, which is then discarded.
+    /// After a connection loss the request is resent once the session has reconnected and
+    /// replayed (outside `.Z`, a non-idempotent request may then apply twice).
+    pub async fn call(&self, msg: Message) -> Result<Message, SessionError> {
+        let ty = msg.msg_type();
+        if let Some(instead) = typed_only(ty) {
+            return Err(SessionError::Usage {
+                message: ty,
+                instead,
+            });
+        }
+        let fids = referenced_fids(&msg);
+        let effect = {
+            let t = self.core().fids();
+            effect_of(&msg, |fid| t.get(fid).map_or(0, |r| r.generation))
+        };
+        self.request(msg, effect, &fids).await
+    }
+
+    /// Allocates a fid guard (not yet known to the server).
+    pub(crate) fn alloc_fid(&self) -> Fid {
+        let (id, generation) = self.core().fids().alloc();
+        Fid::new(self.core().clone(), id, generation)
+    }
+
+    /// Attaches another identity; the new attach fid roots walks for it.
+    pub async fn attach(
+        &self,
+        uname: &str,
+        aname: &str,
+        n_uname: u32,
+    ) -> Result<(Fid, Qid), SessionError> {
+        let fid = self.alloc_fid();
+        let (uname, aname) = (
+            Bytes::copy_from_slice(uname.as_bytes()),
+            Bytes::copy_from_slice(aname.as_bytes()),
+        );
+        let how = BindHow::Attach {
+            uname: uname.clone(),
+            aname: aname.clone(),
+            n_uname,
+        };
+        let effect = Effect::Bind {
+            fid: fid.id(),
+            generation: fid.generation(),
+            how,
+        };
+        let msg = Message::Tattach(Tattach {
+            fid: fid.id(),
+            afid: NOFID,
+            uname,
+            aname,
+            n_uname,
+        });
+        match self.request(msg, effect, &[fid.id()]).await? {
+            Message::Rattach(r) => Ok((fid, r.qid)),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+pub(crate) fn unexpected(m: &Message) -> SessionError {
+    SessionError::Protocol(format!("unexpected reply {}", m.name()))
+}
+
+/// Bytes a request may buffer: the request plus the largest reply it can bring.
+fn request_cost(m: &Message) -> usize {
+    let reply = match m {
+        Message::Tread(r) => r.count,
+        Message::Treaddir(r) | Message::Treaddirattr(r) => r.count,
+        Message::Tlopenatread(r) => r.count,
+        _ => 0,
+    };
+    m.body_len() + 64 + reply as usize + READ_OVERHEAD as usize
+}
+
+/// First connection: dial, negotiate, attach the root, publish.
+async fn initial(
+    core: &Arc<Core>,
+    connector: &dyn Connector,
+    opts: &Options,
+) -> Result<(Fid, Negotiated), AttemptError> {
+    let (handle, negotiated) = dial(core, connector, opts.msize).await?;
+    let (id, generation) = core.fids().alloc();
+    let root = Fid::new(core.clone(), id, generation);
+    let (uname, aname) = (
+        Bytes::from(opts.uname.clone()),
+        Bytes::from(opts.aname.clone()),
+    );
+    let how = BindHow::Attach {
+        uname: uname.clone(),
+        aname: aname.clone(),
+        n_uname: opts.uid,
+    };
+    let effect = Effect::Bind {
+        fid: id,
+        generation,
+        how,
+    };
+    let ticket = Ticket::new(core.clone(), effect, &[id], Vec::new())
+        .map_err(|e| AttemptError::Replay(e.to_string()))?;
+    let msg = Message::Tattach(Tattach {
+        fid: id,
+        afid: NOFID,
+        uname,
+        aname,
+        n_uname: opts.uid,
+    });
+    match once(handle.conn(), msg, ticket, None).await {
+        Some(Message::Rattach(_)) => {}
+        Some(Message::Rlerror(e)) => return Err(AttemptError::Attach(Some(e.ecode))),
+        _ => return Err(AttemptError::Attach(None)),
+    }
+    handle.publish()?;
+    Ok((root, negotiated))
+}

@@ -1,0 +1,138 @@
+//! Dialing: the [`Connector`] trait and its implementation for [`Target`].
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+
+use crate::conn::{BoxRead, BoxWrite};
+use crate::target::Target;
+
+/// A connected byte stream, split into halves.
+pub struct Transport {
+    /// Bytes from the server.
+    pub reader: BoxRead,
+    /// Bytes to the server (vectored writes are used when the sink supports them).
+    pub writer: BoxWrite,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Transport")
+    }
+}
+
+impl Transport {
+    /// Splits any bidirectional stream.
+    pub fn new<S>(stream: S) -> Transport
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+    {
+        let (r, w) = tokio::io::split(stream);
+        Transport {
+            reader: Box::new(r),
+            writer: Box::new(w),
+        }
+    }
+}
+
+/// Opens connections to a server; the session dials again through it on every reconnect.
+pub trait Connector: Send + Sync + fmt::Debug + 'static {
+    /// Opens one connection.
+    fn connect(&self) -> BoxFuture<'_, io::Result<Transport>>;
+    /// A description for errors and traces.
+    fn describe(&self) -> String;
+}
+
+/// TCP keepalive: first probe after 45 s idle, then every 15 s.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(45);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Sets NODELAY (small requests must not wait for Nagle) and keepalive on a dialled socket.
+fn tune_tcp(s: &tokio::net::TcpStream) -> io::Result<()> {
+    s.set_nodelay(true)?;
+    let ka = socket2::TcpKeepalive::new()
+        .with_time(KEEPALIVE_IDLE)
+        .with_interval(KEEPALIVE_INTERVAL);
+    socket2::SockRef::from(s).set_tcp_keepalive(&ka)
+}
+
+impl Connector for Target {
+    fn connect(&self) -> BoxFuture<'_, io::Result<Transport>> {
+        Box::pin(async move {
+            match self {
+                Target::Tcp { host, port } => {
+                    let mut last =
+                        io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
+                    for addr in tokio::net::lookup_host((host.as_str(), *port)).await? {
+                        match tokio::net::TcpStream::connect(addr).await {
+                            Ok(s) => {
+                                tune_tcp(&s)?;
+                                let (r, w) = s.into_split();
+                                return Ok(Transport {
+                                    reader: Box::new(r),
+                                    writer: Box::new(w),
+                                });
+                            }
+                            Err(e) => last = e,
+                        }
+                    }
+                    Err(last)
+                }
+                #[cfg(unix)]
+                Target::Unix(path) => {
+                    let s = tokio::net::UnixStream::connect(path).await?;
+                    let (r, w) = s.into_split();
+                    Ok(Transport {
+                        reader: Box::new(r),
+                        writer: Box::new(w),
+                    })
+                }
+                #[cfg(not(unix))]
+                Target::Unix(_) => Err(io::Error::new(io::ErrorKind::Unsupported, "unix sockets")),
+            }
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn dialled_tcp_sockets_get_nodelay_and_keepalive() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(!s.nodelay().unwrap(), "the OS default is Nagle on");
+        tune_tcp(&s).unwrap();
+        assert!(s.nodelay().unwrap());
+        let sock = socket2::SockRef::from(&s);
+        assert!(sock.keepalive().unwrap());
+        assert_eq!(sock.tcp_keepalive_time().unwrap(), KEEPALIVE_IDLE);
+        assert_eq!(sock.tcp_keepalive_interval().unwrap(), KEEPALIVE_INTERVAL);
+    }
+
+    #[tokio::test]
+    async fn target_connector_dials_tcp_in_every_form() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        for form in [
+            format!("tcp://127.0.0.1:{port}"),
+            format!("127.0.0.1:{port}"),
+        ] {
+            let target = Target::parse(&form).unwrap();
+            let t = target.connect().await.unwrap();
+            let (_peer, _) = listener.accept().await.unwrap();
+            drop(t);
+        }
+        drop(listener);
+        let closed = Target::parse(&format!("127.0.0.1:{port}")).unwrap();
+        assert!(closed.connect().await.is_err(), "nothing listens any more");
+    }
+}

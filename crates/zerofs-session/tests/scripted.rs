@@ -1,0 +1,540 @@
+//! More tests over the scripted responder: the remaining typed operations, msize shrinking
+//! across a reconnect, refused re-attaches, counters and tracing spans, and lifecycle races.
+
+mod support;
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use support::*;
+use zerofs_session::proto::consts::{errno, getattr, open};
+use zerofs_session::proto::*;
+use zerofs_session::{Options, Session, SessionError};
+
+fn opts() -> Options {
+    Options {
+        uid: 1000,
+        uname: "t".into(),
+        msize: 65536,
+        ..Options::default()
+    }
+}
+
+fn names(list: &[&'static str]) -> Vec<Bytes> {
+    list.iter()
+        .map(|n| Bytes::from_static(n.as_bytes()))
+        .collect()
+}
+
+async fn eventually(mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..4000 {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    f()
+}
+
+async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), f)
+        .await
+        .expect("bounded")
+}
+
+fn getattr_of(fid: u32) -> Message {
+    Message::Tgetattr(Tgetattr {
+        fid,
+        request_mask: getattr::ALL,
+    })
+}
+
+fn expected(range: std::ops::Range<u64>) -> Vec<u8> {
+    range.map(pattern).collect()
+}
+
+#[tokio::test]
+async fn lcreateattr_creates_an_open_fid_that_survives_replay() {
+    let (conn, state) = AutoServer::start(Generation::Gen2);
+    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let base = s.outstanding_fids();
+    let (dir, _) = s.walk(s.root(), &names(&["d1"])).await.unwrap();
+    let (file, r) = s
+        .lcreateattr(
+            &dir,
+            Bytes::from_static(b"new"),
+            open::RDWR | open::CREAT | open::EXCL | open::TRUNC,
+            0o100644,
+            0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.stat.mode, 0o100644);
+    assert_eq!(
+        file.qid(),
+        Some(r.stat.qid),
+        "the fid records the new file's qid"
+    );
+    assert_ne!(file.id(), dir.id(), "dfid is left unchanged");
+    assert_eq!(state.live_fids(), 3);
+    assert_eq!(
+        s.write(&file, 0, Bytes::from_static(b"hello"))
+            .await
+            .unwrap(),
+        5
+    );
+    s.force_reconnect();
+    assert_eq!(
+        within(s.write(&file, 5, Bytes::from_static(b"again")))
+            .await
+            .unwrap(),
+        5
+    );
+    assert_eq!(state.seen("Trebind"), 2, "dir and file rebound by inode");
+    assert_eq!(state.seen("Tlopen"), 1, "reopened once, after the rebind");
+    drop((file, dir));
+    assert!(eventually(|| s.outstanding_fids() == base && state.live_fids() == 1).await);
+}
+
+#[tokio::test]
+async fn xattrwalk_fids_are_recorded_released_and_never_replayed() {
+    let (conn, state) = AutoServer::start(Generation::Gen2);
+    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let base = s.outstanding_fids();
+    let (file, _) = s.walk(s.root(), &names(&["f"])).await.unwrap();
+    let (x, size) = s
+        .xattrwalk(&file, Bytes::from_static(b"user.a"))
+        .await
+        .unwrap();
+    assert_eq!(size, 16);
+    assert_eq!(state.live_fids(), 3);
+    let clunks = state.seen("Tclunk");
+    drop(x);
+    assert!(eventually(|| state.seen("Tclunk") == clunks + 1 && state.live_fids() == 2).await);
+
+    state.missing.lock().unwrap().insert(b"user.none".to_vec());
+    let e = s
+        .xattrwalk(&file, Bytes::from_static(b"user.none"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, SessionError::Server(errno::ENODATA)), "{e}");
+    assert_eq!(
+        s.outstanding_fids(),
+        base + 1,
+        "a refused xattrwalk leaves no fid"
+    );
+
+    // An xattr fid cannot be restored: it goes stale, the file fid does not.
+    let (x, _) = s.xattrwalk(&file, Bytes::new()).await.unwrap();
+    s.force_reconnect();
+    within(s.call(getattr_of(file.id()))).await.unwrap();
+    assert!(x.is_stale());
+    let e = s
+        .call(Message::Tread(Tread {
+            fid: x.id(),
+            offset: 0,
+            count: 10,
+        }))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, SessionError::Stale { fid } if fid == x.id()),
+        "{e}"
+    );
+    drop((x, file));
+    assert!(eventually(|| s.outstanding_fids() == base && state.live_fids() == 1).await);
+}
+
+#[tokio::test]
+async fn remove_releases_the_fid_on_success_and_clunks_it_on_failure() {
+    let (conn, state) = AutoServer::start(Generation::Old);
+    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let base = s.outstanding_fids();
+    let (f, _) = s.walk(s.root(), &names(&["gone"])).await.unwrap();
+    s.remove(f).await.unwrap();
+    assert_eq!(state.seen("Tremove"), 1);
+    assert!(eventually(|| s.outstanding_fids() == base).await);
+    assert_eq!(state.seen("Tclunk"), 0, "a removed fid needs no clunk");
+    assert_eq!(state.live_fids(), 1);
+
+    // ZeroFS answers ENOSYS and keeps the fid: it must be clunked.
+    state.remove_enosys.store(true, Ordering::SeqCst);
+    let (g, _) = s.walk(s.root(), &names(&["kept"])).await.unwrap();
+    let e = s.remove(g).await.unwrap_err();
+    assert!(matches!(e, SessionError::Server(errno::ENOSYS)), "{e}");
+    assert!(eventually(|| s.outstanding_fids() == base && state.live_fids() == 1).await);
+    assert_eq!(state.seen("Tclunk"), 1);
+}
+
+#[tokio::test]
+async fn chunks_follow_an_msize_that_shrinks_across_a_reconnect() {
+    let (conn, state) = AutoServer::start(Generation::Gen2);
+    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let (f, _) = s.walk(s.root(), &names(&["f"])).await.unwrap();
+    s.lopen(&f, open::RDWR).await.unwrap();
+    assert_eq!(s.read(&f, 0, 200_000).await.unwrap(), expected(0..200_000));
+    assert_eq!(state.largest_io.load(Ordering::SeqCst), 65536 - 24);
+
+    // Requests cut for 64 KiB are in flight (unanswered) when the server comes back smaller.
+    let (g, _) = s.walk(s.root(), &names(&["f"])).await.unwrap();
+    s.lopen(&g, open::RDONLY).await.unwrap();
+    state.silent.store(true, Ordering::SeqCst);
+    let reader = {
+        let s = s.clone();
+        tokio::spawn(async move { s.read(&g, 1000, 250_000).await })
+    };
+    assert!(eventually(|| s.stats().in_flight >= 3).await);
+    state.max_msize.store(8192, Ordering::SeqCst);
+    state.largest_io.store(0, Ordering::SeqCst);
+    state.silent.store(false, Ordering::SeqCst);
+    s.force_reconnect();
+    let data = within(reader).await.unwrap().unwrap();
+    assert_eq!(data, expected(1000..251_000));
+    assert_eq!(s.msize(), 8192);
+    assert!(
+        state.largest_io.load(Ordering::SeqCst) <= 8192 - 24,
+        "resent reads were re-cut: {}",
+        state.largest_io.load(Ordering::SeqCst)
+    );
+    assert_eq!(s.stats().protocol_violations, 0);
+
+    let payload = Bytes::from(vec![7u8; 100_000]);
+    assert_eq!(s.write(&f, 0, payload).await.unwrap(), 100_000);
+    assert!(state.largest_io.load(Ordering::SeqCst) <= 8192 - 24);
+    assert_eq!(s.write_chunk(&f), 8192 - 24);
+
+    // A later reconnect to a server offering more does not grow it back.
+    state.max_msize.store(0, Ordering::SeqCst);
+    s.force_reconnect();
+    within(s.call(getattr_of(f.id()))).await.unwrap();
+    assert_eq!(s.msize(), 8192, "msize may only shrink");
+}
+
+#[tokio::test]
+async fn a_refused_reattach_with_an_aname_fails_closed() {
+    let (conn, state) = AutoServer::start(Generation::Old);
+    let o = Options {
+        aname: "/export".into(),
+        ..opts()
+    };
+    let s = Session::connect_with(conn, o).await.unwrap();
+    let (f, _) = s.walk(s.root(), &names(&["d1", "f"])).await.unwrap();
+    let walks = state.seen("Twalk");
+    state.refuse_attach.store(true, Ordering::SeqCst);
+    s.force_reconnect();
+    let e = within(s.call(getattr_of(s.root().id()))).await.unwrap_err();
+    assert!(
+        matches!(e, SessionError::Stale { fid } if fid == s.root().id()),
+        "{e}"
+    );
+    assert!(s.root().is_stale());
+    let e = s.call(getattr_of(f.id())).await.unwrap_err();
+    assert!(matches!(e, SessionError::Stale { .. }), "{e}");
+    let e = s.walk(s.root(), &names(&["d1"])).await.unwrap_err();
+    assert!(matches!(e, SessionError::Stale { .. }), "{e}");
+    assert_eq!(e.errno(), errno::ESTALE);
+    let anames = state.anames.lock().unwrap().clone();
+    assert_eq!(anames.len(), 2, "one attach per connection, no fallback");
+    assert!(
+        anames.iter().all(|a| a == b"/export"),
+        "never re-attached with another aname: {anames:?}"
+    );
+    assert_eq!(
+        state.seen("Twalk"),
+        walks,
+        "nothing walked on the refused export"
+    );
+    assert_eq!(s.stats().fids_stale, 2);
+}
+
+#[tokio::test]
+async fn counters_count_bytes_requests_reconnects_and_in_flight() {
+    let (conn, state) = AutoServer::start(Generation::Gen2);
+    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let before = s.stats();
+    assert!(
+        before.bytes_sent > 0 && before.bytes_received > 0,
+        "handshake counted"
+    );
+    assert_eq!(before.in_flight, 0);
+    assert_eq!(before.reconnects, 0);
+    let msg = getattr_of(s.root().id());
+    let mut reply_len = 0;
+    for _ in 0..3 {
+        let r = s.call(msg.clone()).await.unwrap();
+        reply_len = Frame::new(0, r).encoded_len(Dialect::Zerofs2);
+    }
+    let request_len = Frame::new(0, msg).encoded_len(Dialect::Zerofs2);
+    let after = s.stats();
+    assert_eq!(after.requests, before.requests + 3);
+    assert_eq!(after.bytes_sent, before.bytes_sent + 3 * request_len as u64);
+    assert_eq!(
+        after.bytes_received,
+        before.bytes_received + 3 * reply_len as u64
+    );
+
+    let (f, _) = s.walk(s.root(), &names(&["f"])).await.unwrap();
+    s.force_reconnect();
+    within(s.call(getattr_of(f.id()))).await.unwrap();
+    let again = s.stats();
+    assert_eq!(again.reconnects, 1);
+    assert_eq!(again.fids_replayed, 2, "root and f");
+
+    state.silent.store(true, Ordering::SeqCst);
+    let pending = (0..5)
+        .map(|_| {
+            let s = s.clone();
+            let m = getattr_of(f.id());
+            tokio::spawn(async move { s.call(m).await })
+        })
+        .collect::<Vec<_>>();
+    assert!(eventually(|| s.stats().in_flight == 5).await);
+    state.silent.store(false, Ordering::SeqCst);
+    s.force_reconnect();
+    for p in pending {
+        within(p).await.unwrap().unwrap();
+    }
+    assert!(eventually(|| s.stats().in_flight == 0).await);
+    assert_eq!(s.stats().reconnects, 2);
+}
+
+/// The in-flight gauge never wraps below zero (it used to be raised after the slot was
+/// published, so a fast reply could lower it first) and never exceeds the cap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_gauge_stays_within_bounds_under_load() {
+    let (conn, _state) = AutoServer::start(Generation::Gen2);
+    let s = Session::connect_with(
+        conn,
+        Options {
+            max_in_flight: 8,
+            ..opts()
+        },
+    )
+    .await
+    .unwrap();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // A plain thread samples as fast as it can, outside the runtime's scheduling.
+    let sampler = {
+        let s = s.clone();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut worst = 0;
+            for _ in 0..50_000_000u64 {
+                if done.load(Ordering::Relaxed) {
+                    break;
+                }
+                worst = worst.max(s.stats().in_flight);
+            }
+            worst
+        })
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..300 {
+                s.call(getattr_of(s.root().id())).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        within(t).await.unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    let worst = sampler.join().unwrap();
+    assert!(worst <= 8, "in_flight peaked at {worst}");
+    assert_eq!(s.stats().in_flight, 0);
+}
+
+/// Replies that create fids race with a reconnect forced from another thread: a fid a walk
+/// returns must be usable (it used to be recorded live on the dead connection after replay
+/// had taken its snapshot, and the new server did not know it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fids_created_while_a_connection_dies_are_usable() {
+    let (conn, _state) = AutoServer::start(Generation::Old);
+    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let killer = {
+        let s = s.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            for _ in 0..10_000 {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                s.force_reconnect();
+                tokio::time::sleep(Duration::from_micros(300)).await;
+            }
+        })
+    };
+    let mut tasks = Vec::new();
+    for t in 0..16 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..60 {
+                let (f, _) = s.walk(s.root(), &names(&["d1", "f"])).await.unwrap();
+                if let Err(e) = s.call(getattr_of(f.id())).await {
+                    panic!("task {t} round {i}: fresh fid unusable: {e}");
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        within(t).await.unwrap();
+    }
+    stop.store(true, Ordering::SeqCst);
+    within(killer).await.unwrap();
+    assert!(s.stats().reconnects > 0);
+    assert!(eventually(|| s.outstanding_fids() == 1).await);
+}
+
+/// Dropping the last `Session` while a reconnect attempt waits on a server that never answers
+/// (and no connect timeout) closes that connection instead of leaking it forever.
+#[tokio::test]
+async fn dropping_the_session_abandons_a_hanging_reconnect() {
+    let (conn, mut rx) = DuplexConnector::new();
+    let server = tokio::spawn(async move {
+        let mut p = Peer::new(rx.recv().await.unwrap());
+        p.handshake(Dialect::Plain).await;
+        let mut p2 = Peer::new(rx.recv().await.unwrap());
+        // Read the Tversion and never answer it.
+        assert!(p2.recv().await.is_some());
+        (p, p2)
+    });
+    let s = Session::connect_with(
+        conn,
+        Options {
+            connect_timeout: None,
+            ..opts()
+        },
+    )
+    .await
+    .unwrap();
+    s.force_reconnect();
+    let (_p1, mut p2) = within(server).await.unwrap();
+    drop(s);
+    assert!(
+        within(p2.recv()).await.is_none(),
+        "the abandoned attempt's connection is closed"
+    );
+}
+
+#[tokio::test]
+async fn bulk_io_bounds_are_caller_input_not_allocations_or_offsets() {
+    let (conn, state) = AutoServer::start(Generation::Gen2);
+    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let (f, _) = s.walk(s.root(), &names(&["f"])).await.unwrap();
+    s.lopen(&f, open::RDWR).await.unwrap();
+    // "Read everything": no up-front allocation of usize::MAX bytes.
+    let all = s.read(&f, 0, usize::MAX).await.unwrap();
+    assert_eq!(all.len() as u64, FILE_SIZE);
+    // Offsets near the end of the offset space never overflow.
+    let tail = s.read(&f, u64::MAX - 10, 1 << 20).await.unwrap();
+    assert!(tail.is_empty());
+    let n = s
+        .write(&f, u64::MAX - 5, Bytes::from(vec![1u8; 300_000]))
+        .await
+        .unwrap();
+    assert_eq!(n, 5, "only the addressable bytes are written");
+    assert_eq!(
+        s.write(&f, u64::MAX, Bytes::from_static(b"x"))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(state.written.lock().unwrap().values().sum::<usize>(), 5);
+}
+
+/// Spans: one per request (with its type) and one per reconnect (attempt, cause, duration,
+/// fids replayed).
+#[tokio::test]
+async fn tracing_spans_describe_requests_and_reconnects() {
+    let capture = Capture::default();
+    let spans = capture.spans.clone();
+    let _guard = tracing::subscriber::set_default(capture);
+    let (conn, _state) = AutoServer::start(Generation::Gen2);
+    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let (f, _) = s.walk(s.root(), &names(&["f"])).await.unwrap();
+    s.force_reconnect();
+    within(s.call(getattr_of(f.id()))).await.unwrap();
+    let spans = spans.lock().unwrap().clone();
+    let field = |span: &CapturedSpan, name: &str| {
+        span.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let requests: Vec<_> = spans.iter().filter(|s| s.name == "9p.request").collect();
+    assert!(
+        requests
+            .iter()
+            .any(|s| field(s, "ty").as_deref() == Some("Twalk"))
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|s| field(s, "ty").as_deref() == Some("Tgetattr"))
+    );
+    let reconnects: Vec<_> = spans.iter().filter(|s| s.name == "9p.reconnect").collect();
+    assert_eq!(reconnects.len(), 1, "{reconnects:?}");
+    let r = reconnects[0];
+    assert_eq!(field(r, "attempt").as_deref(), Some("0"));
+    assert!(
+        field(r, "cause").is_some_and(|c| c.contains("reconnect requested")),
+        "{r:?}"
+    );
+    assert!(field(r, "duration_ms").is_some(), "{r:?}");
+    assert_eq!(field(r, "replayed").as_deref(), Some("2"), "{r:?}");
+    assert_eq!(field(r, "stale").as_deref(), Some("0"), "{r:?}");
+}
+
+#[derive(Debug, Clone)]
+struct CapturedSpan {
+    name: &'static str,
+    fields: Vec<(String, String)>,
+}
+
+/// A minimal subscriber recording every span's name and fields (including later `record`s).
+#[derive(Default)]
+struct Capture {
+    spans: Arc<Mutex<Vec<CapturedSpan>>>,
+}
+
+struct Fields<'a>(&'a mut Vec<(String, String)>);
+
+impl tracing::field::Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push((field.name().to_owned(), format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.push((field.name().to_owned(), value.to_owned()));
+    }
+}
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, attrs: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let mut spans = self.spans.lock().unwrap();
+        let mut fields = Vec::new();
+        attrs.record(&mut Fields(&mut fields));
+        spans.push(CapturedSpan {
+            name: attrs.metadata().name(),
+            fields,
+        });
+        tracing::span::Id::from_u64(spans.len() as u64)
+    }
+    fn record(&self, span: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        let mut spans = self.spans.lock().unwrap();
+        if let Some(s) = spans.get_mut(span.into_u64() as usize - 1) {
+            values.record(&mut Fields(&mut s.fields));
+        }
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
