@@ -32,7 +32,7 @@ pub const STEPS: &[Step] = &[
     },
     Step {
         name: "clippy",
-        about: "cargo clippy --workspace --all-targets -- -D warnings",
+        about: "cargo clippy --workspace --all-targets --all-features -- -D warnings",
         run: clippy,
     },
     Step {
@@ -42,13 +42,13 @@ pub const STEPS: &[Step] = &[
     },
     Step {
         name: "nextest",
-        about: "cargo nextest run --workspace --profile ci (installs nextest if missing; \
+        about: "cargo nextest run --workspace --all-features --profile ci (installs nextest if missing; \
                 ZEROFS_CLIENT_REQUIRE_SERVERS=1)",
         run: nextest,
     },
     Step {
         name: "doctest",
-        about: "cargo test --workspace --doc",
+        about: "cargo test --workspace --doc --all-features",
         run: doctest,
     },
     Step {
@@ -122,6 +122,7 @@ fn clippy() -> Result {
         "clippy",
         "--workspace",
         "--all-targets",
+        "--all-features",
         "--",
         "-D",
         "warnings",
@@ -144,6 +145,7 @@ fn nextest() -> Result {
         "nextest",
         "run",
         "--workspace",
+        "--all-features",
         "--profile",
         "ci",
         "--no-fail-fast",
@@ -151,7 +153,7 @@ fn nextest() -> Result {
 }
 
 fn doctest() -> Result {
-    run(cargo().args(["test", "--workspace", "--doc"]))
+    run(cargo().args(["test", "--workspace", "--doc", "--all-features"]))
 }
 
 fn fuzz_corpus() -> Result {

@@ -136,10 +136,31 @@ async fn every_generation_survives_dropped_connections_and_restarts() {
 }
 
 /// The soak: ≥10,000 mixed operations from 32 tasks while the server drops every
-/// connection at least 50 times; nothing fails, nothing hangs, fids return to baseline.
+/// connection at least 50 times and restarts at least 5 times; nothing fails, nothing hangs,
+/// listings resume, fids return to baseline.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn soak_mixed_operations_under_connection_drops() {
-    for g in Generation::ALL {
+async fn soak_plain() {
+    soak(Generation::Plain).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_gen1() {
+    soak(Generation::Gen1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_gen2() {
+    soak(Generation::Gen2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_z() {
+    soak(Generation::Z).await;
+}
+
+/// One generation's soak (a test per generation, so each has its own time budget).
+async fn soak(g: Generation) {
+    {
         let server = MemServer::start(Config::new(g)).await.unwrap();
         let s = Session::connect(&server.target(), opts()).await.unwrap();
         let base = s.outstanding_fids();
@@ -155,15 +176,26 @@ async fn soak_mixed_operations_under_connection_drops() {
             let server = server.clone();
             tokio::spawn(async move {
                 let mut drops = 0u32;
+                let mut restarts = 0u32;
                 while drops < 50 || !stop.load(std::sync::atomic::Ordering::SeqCst) {
                     tokio::time::sleep(Duration::from_millis(2 + u64::from(drops % 7))).await;
-                    server.drop_connections();
+                    if drops % 10 == 9 {
+                        // A server restart: the listener goes away with every connection,
+                        // then comes back on the same address with the same filesystem.
+                        server.stop_listening().await;
+                        server.drop_connections();
+                        tokio::time::sleep(Duration::from_millis(3)).await;
+                        server.resume_listening().await.expect("resume listening");
+                        restarts += 1;
+                    } else {
+                        server.drop_connections();
+                    }
                     drops += 1;
                     if drops > 5000 {
                         break;
                     }
                 }
-                drops
+                (drops, restarts)
             })
         };
         let mut tasks = Vec::new();
@@ -174,7 +206,16 @@ async fn soak_mixed_operations_under_connection_drops() {
                 let (file, _) = s.walk(s.root(), &path).await.expect("walk");
                 s.lopen(&file, open::RDWR).await.expect("open");
                 let block = data(3000, t as u8);
+                let dir = s.clone_fid(s.root()).await.expect("clone root");
+                s.lopen(&dir, open::RDONLY | open::DIRECTORY)
+                    .await
+                    .expect("open dir");
                 for i in 0..320u64 {
+                    if i % 40 == 39 {
+                        // A paged listing through one open directory fid, across drops and
+                        // restarts: every file is seen exactly once.
+                        assert_eq!(list_all(&s, &dir).await, 32, "task {t} listing");
+                    }
                     match i % 4 {
                         0 => assert_eq!(
                             s.write(&file, (i % 8) * 3000, block.clone())
@@ -196,8 +237,9 @@ async fn soak_mixed_operations_under_connection_drops() {
             within(t).await.expect("task");
         }
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        let drops = within(dropper).await.unwrap();
+        let (drops, restarts) = within(dropper).await.unwrap();
         assert!(drops >= 50, "{g:?}: {drops} drops");
+        assert!(restarts >= 5, "{g:?}: {restarts} restarts");
         assert!(
             eventually(|| s.outstanding_fids() == base).await,
             "{g:?}: fids {} vs {base}",
@@ -210,6 +252,36 @@ async fn soak_mixed_operations_under_connection_drops() {
         );
         server.shutdown().await;
     }
+}
+
+/// Pages through an opened directory with small `Treaddir` counts and returns how many distinct
+/// `f*` files it saw; panics if one shows up twice.
+async fn list_all(s: &Session, dir: &Fid) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    let mut offset = 0;
+    for _ in 0..1000 {
+        let reply = s
+            .call(Message::Treaddir(Treaddir {
+                fid: dir.id(),
+                offset,
+                count: 200,
+            }))
+            .await
+            .expect("readdir");
+        let Message::Rreaddir(page) = reply else {
+            panic!("unexpected {reply:?}")
+        };
+        let Some(last) = page.entries.last() else {
+            return seen.len();
+        };
+        offset = last.offset;
+        for e in &page.entries {
+            if e.name.starts_with(b"f") {
+                assert!(seen.insert(e.name.clone()), "{:?} listed twice", e.name);
+            }
+        }
+    }
+    panic!("listing did not end")
 }
 
 fn getattr(fid: &Fid) -> Message {

@@ -1,0 +1,258 @@
+//! Whole-file and ranged data operations, and opening files.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use futures::stream::FuturesOrdered;
+use zerofs_9p_proto::Stat;
+use zerofs_9p_proto::consts::{errno, mode, open};
+use zerofs_session::Fid;
+
+use super::Client;
+use crate::ctx::{Ctx, OrPath, SResult};
+use crate::error::ZeroFsError;
+use crate::file::File;
+use crate::path::ValidPath;
+use crate::records::OpenOptions;
+
+/// Bytes asked for per span once a file outgrows the size it reported.
+const MAX_READ_CALL: usize = 64 << 20;
+
+/// Joins read results: the only part as is, several copied once into an exact-size buffer.
+fn concat(mut parts: Vec<Bytes>) -> Bytes {
+    parts.retain(|p| !p.is_empty());
+    match parts.len() {
+        0 => Bytes::new(),
+        1 => parts.pop().unwrap_or_default(),
+        _ => {
+            let mut out = BytesMut::with_capacity(parts.iter().map(Bytes::len).sum());
+            for p in &parts {
+                out.extend_from_slice(p);
+            }
+            out.freeze()
+        }
+    }
+}
+
+#[allow(dead_code)]
+pub(crate) fn is_dir(stat: &Stat) -> bool {
+    stat.mode & mode::S_IFMT == mode::S_IFDIR
+}
+
+impl Ctx {
+    /// Reads an opened file from offset 0 to its end. With the size known (`size_hint`), one
+    /// pipelined span of `size + 1` bytes proves the end (no trailing empty read); without it,
+    /// a short first chunk is the whole file, else a `Tgetattr` gives the size and the rest
+    /// is read the same way. A file that fits one reply is returned uncopied.
+    pub(crate) async fn read_to_end(&self, fid: &Fid, size_hint: Option<u64>) -> SResult<Bytes> {
+        let mut parts = Vec::new();
+        let mut have = 0u64;
+        let mut size = size_hint;
+        if size.is_none() {
+            let chunk = self.session.read_chunk(fid) as usize;
+            let first = self.session.read(fid, 0, chunk).await?;
+            if first.len() < chunk {
+                return Ok(first);
+            }
+            have = first.len() as u64;
+            parts.push(first);
+            size = Some(self.getattr(fid).await?.size);
+        }
+        loop {
+            // Past the expected size, keep going in large spans until a short one (growth).
+            let want = match size.take() {
+                Some(s) if s >= have => usize::try_from(s - have)
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(1),
+                _ => MAX_READ_CALL,
+            };
+            let got = self.read_span(fid, have, want).await?;
+            have += got.len() as u64;
+            let done = got.len() < want;
+            parts.push(got);
+            if done {
+                return Ok(concat(parts));
+            }
+        }
+    }
+
+    /// Reads up to `len` bytes at `offset`: one request per chunk, `bulk_window` of them in
+    /// flight, stopping at the first short chunk (end of file). Memory follows what the file
+    /// holds, not `len`; a result served by one reply is that reply's buffer (no copy), and a
+    /// longer one is copied once into an exact-size buffer.
+    pub(crate) async fn read_span(&self, fid: &Fid, offset: u64, len: usize) -> SResult<Bytes> {
+        let window = self.session.options().bulk_window;
+        let mut parts = Vec::new();
+        let mut issued = 0usize;
+        let mut pending = FuturesOrdered::new();
+        loop {
+            while pending.len() < window && issued < len {
+                let n = (len - issued).min(self.session.read_chunk(fid) as usize);
+                let off = offset + issued as u64;
+                pending.push_back(async move { (n, self.session.read(fid, off, n).await) });
+                issued += n;
+            }
+            let Some((asked, result)) = pending.next().await else {
+                break;
+            };
+            let data = result?;
+            let short = data.len() < asked;
+            parts.push(data);
+            if short {
+                break;
+            }
+        }
+        Ok(concat(parts))
+    }
+
+    /// Writes all of `data` at `offset` (pipelined); a short write is `Io{EIO}`.
+    pub(crate) async fn write_all(
+        &self,
+        fid: &Fid,
+        offset: u64,
+        data: Bytes,
+        display: &str,
+    ) -> Result<(), ZeroFsError> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let len = data.len() as u64;
+        let n = self.session.write(fid, offset, data).await.at(display)?;
+        if n < len {
+            return Err(ZeroFsError::Io {
+                errno: errno::EIO as i32,
+                path: display.to_owned(),
+                message: format!("short write: {n} of {len} bytes"),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Client {
+    /// Reads a whole file.
+    ///
+    /// Round trips: walk (with the size at gen 1+) + `Tlopen` + the reads, pipelined; a file
+    /// that fits one read chunk is returned in the receive buffer, with no copy.
+    pub async fn read(&self, path: impl AsRef<Path>) -> Result<Bytes, ZeroFsError> {
+        let cx = self.cx()?;
+        let p = ValidPath::new(path.as_ref())?;
+        let d = p.display.as_str();
+        let (fid, stat) = cx
+            .walk_maybe_stat(cx.session.root(), &p.components)
+            .await
+            .at(d)?;
+        if crate::walk::node_is_dir(&fid, stat.as_ref()) == Some(true) {
+            return Err(ZeroFsError::IsADirectory { path: p.display });
+        }
+        cx.session.lopen(&fid, open::RDONLY).await.at(d)?;
+        cx.read_to_end(&fid, stat.map(|s| s.size)).await.at(d)
+    }
+
+    /// Reads up to `len` bytes at `offset`; shorter only at end of file (empty past it).
+    /// `len = 0` returns empty without a round trip.
+    pub async fn read_range(
+        &self,
+        path: impl AsRef<Path>,
+        offset: u64,
+        len: u32,
+    ) -> Result<Bytes, ZeroFsError> {
+        let cx = self.cx()?;
+        let p = ValidPath::new(path.as_ref())?;
+        if len == 0 {
+            return Ok(Bytes::new());
+        }
+        let d = p.display.as_str();
+        let fid = cx.walk(cx.session.root(), &p.components).await.at(d)?;
+        cx.session.lopen(&fid, open::RDONLY).await.at(d)?;
+        cx.read_span(&fid, offset, len as usize).await.at(d)
+    }
+
+    /// Replaces the contents of a file, creating it (mode 0o644) if missing.
+    ///
+    /// Copies `data` once into a [`Bytes`]; [`write_bytes`](Self::write_bytes) takes a
+    /// `Bytes` and sends it without copying.
+    pub async fn write(&self, path: impl AsRef<Path>, data: &[u8]) -> Result<(), ZeroFsError> {
+        self.write_bytes(path, Bytes::copy_from_slice(data)).await
+    }
+
+    /// [`write`](Self::write) without copying `data`.
+    ///
+    /// The file is opened (or created exclusively), written with pipelined chunks, then cut
+    /// to `data.len()` if it was longer (skipped when the old size is known not to exceed it).
+    /// Not atomic: a concurrent reader can see a mix of old and new bytes.
+    pub async fn write_bytes(
+        &self,
+        path: impl AsRef<Path>,
+        data: Bytes,
+    ) -> Result<(), ZeroFsError> {
+        let cx = self.cx()?;
+        let p = ValidPath::new(path.as_ref())?;
+        let (parent, name) = p.split_last()?;
+        let d = p.display.as_str();
+        let opts = OpenOptions::write_only().create(true);
+        let opened = cx
+            .open_in(cx.session.root(), parent, name, &opts, d)
+            .await?;
+        let len = data.len() as u64;
+        let old = opened.known_size();
+        cx.write_all(&opened.fid, 0, data, d).await?;
+        if old.is_none_or(|s| s > len) {
+            cx.set_size(&opened.fid, len).await.at(d)?;
+        }
+        Ok(())
+    }
+
+    /// Appends `data` at the current end of the file (created if missing) and returns the
+    /// offset it landed at. Not atomic: concurrent appenders can overwrite each other.
+    pub async fn append(&self, path: impl AsRef<Path>, data: &[u8]) -> Result<u64, ZeroFsError> {
+        let cx = self.cx()?;
+        let p = ValidPath::new(path.as_ref())?;
+        let (parent, name) = p.split_last()?;
+        let d = p.display.as_str();
+        let opts = OpenOptions::write_only().create(true);
+        let opened = cx
+            .open_in(cx.session.root(), parent, name, &opts, d)
+            .await?;
+        let offset = match opened.known_size() {
+            Some(s) => s,
+            None => cx.getattr(&opened.fid).await.at(d)?.size,
+        };
+        cx.write_all(&opened.fid, offset, Bytes::copy_from_slice(data), d)
+            .await?;
+        Ok(offset)
+    }
+
+    /// Opens a file as `opts` says (see [`OpenOptions`]).
+    ///
+    /// `create_new` is an atomic exclusive create; `create` opens or creates; `truncate` (with
+    /// write access) empties an existing file with a separate size change, so it is not
+    /// atomic. Writing to a directory is `IsADirectory` (checked before opening where the
+    /// dialect reports the type during the walk).
+    pub async fn open(
+        &self,
+        path: impl AsRef<Path>,
+        opts: OpenOptions,
+    ) -> Result<Arc<File>, ZeroFsError> {
+        let cx = self.cx()?;
+        crate::open::access(&opts)?;
+        let p = ValidPath::new(path.as_ref())?;
+        let (parent, name) = p.split_last()?;
+        let d = p.display.as_str();
+        let opened = cx
+            .open_in(cx.session.root(), parent, name, &opts, d)
+            .await?;
+        if opts.truncate && opts.write && opened.known_size() != Some(0) {
+            cx.set_size(&opened.fid, 0).await.at(d)?;
+        }
+        Ok(Arc::new(File::new(cx.clone(), opened.fid, p.display)))
+    }
+
+    /// Creates or truncates a file and opens it for reading and writing (mode 0o644).
+    pub async fn create(&self, path: impl AsRef<Path>) -> Result<Arc<File>, ZeroFsError> {
+        self.open(path, OpenOptions::read_write().create(true).truncate(true))
+            .await
+    }
+}

@@ -1,0 +1,137 @@
+//! [`Client`]: the path-based entry point (connect, data, metadata and namespace operations).
+
+pub(crate) mod data;
+mod meta;
+mod namespace;
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use zerofs_session::{Options, Session, SessionError};
+
+use crate::ctx::Ctx;
+use crate::error::ZeroFsError;
+use crate::records::{Capabilities, ConnectOptions, TrafficStats};
+
+/// A connection to a ZeroFS (or any 9P2000.L) server, addressed by paths.
+///
+/// One multiplexed connection serves every concurrent call; share the client as
+/// `Arc<Client>` across tasks. After a connection loss it reconnects and restores open
+/// [`File`](crate::File) and [`Dir`](crate::Dir) handles by itself; calls in progress wait
+/// for the new connection and then complete.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = zerofs_memserver::MemServer::start(zerofs_memserver::Config::new(zerofs_memserver::Generation::Gen2)).await?;
+/// # let target = server.target();
+/// use zerofs_client::Client;
+///
+/// let client = Client::connect(&target).await?;
+/// client.write("/hello.txt", b"hello, world").await?;
+/// assert_eq!(&client.read("/hello.txt").await?[..], b"hello, world");
+/// assert_eq!(client.stat("/hello.txt").await?.size, 12);
+/// client.close();
+/// # Ok(()) }
+/// ```
+pub struct Client {
+    pub(crate) cx: Arc<Ctx>,
+    closed: AtomicBool,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Connects to `target` with default options.
+    ///
+    /// Targets: `unix:/path`, `/path` or `./path` (unix socket), `tcp://host:port`,
+    /// `host:port`, `[v6]:port`, or a bare host (port 5564). Any failure (dial, version,
+    /// attach, timeout) is [`ZeroFsError::ConnectFailed`].
+    pub async fn connect(target: &str) -> Result<Arc<Client>, ZeroFsError> {
+        Client::connect_with(target, ConnectOptions::default()).await
+    }
+
+    /// Connects to `target` with `opts` (identity, export, msize, timeout).
+    ///
+    /// Negotiates the best dialect the server grants (`9P2000.L.Z`, `.zerofs2`, `.zerofs`,
+    /// then plain `9P2000.L`, which also suits diod) and attaches as `opts.uid`.
+    pub async fn connect_with(
+        target: &str,
+        opts: ConnectOptions,
+    ) -> Result<Arc<Client>, ZeroFsError> {
+        let gid = opts.effective_gid();
+        let options = Options {
+            uid: opts.effective_uid(),
+            gid,
+            uname: opts.effective_uname(),
+            aname: opts.aname.clone(),
+            msize: opts.msize,
+            connect_timeout: opts
+                .connect_timeout_ms
+                .map(|ms| Duration::from_millis(u64::from(ms))),
+            ..Options::default()
+        };
+        let session = Session::connect(target, options)
+            .await
+            .map_err(|e| match e {
+                SessionError::Connect {
+                    target, message, ..
+                } => ZeroFsError::ConnectFailed {
+                    message: format!("connecting to {target}: {message}"),
+                },
+                other => ZeroFsError::ConnectFailed {
+                    message: format!("connecting to {target}: {other}"),
+                },
+            })?;
+        Ok(Arc::new(Client {
+            cx: Arc::new(Ctx::new(session, gid)),
+            closed: AtomicBool::new(false),
+        }))
+    }
+
+    /// What the current connection negotiated (a live snapshot; it may change on reconnect).
+    pub fn capabilities(&self) -> Capabilities {
+        Capabilities::new(self.cx.dialect(), self.cx.session.msize())
+    }
+
+    /// Closes the client: immediate, idempotent, never fails. Later calls on the client
+    /// return [`ZeroFsError::Closed`]; open [`File`](crate::File) and [`Dir`](crate::Dir)
+    /// handles keep working. The connection ends once the client and every handle are dropped.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Whether the client is open and a connection is up right now (during a reconnect,
+    /// calls wait instead of failing).
+    pub fn is_connected(&self) -> bool {
+        !self.closed.load(Ordering::Acquire) && self.cx.session.is_connected()
+    }
+
+    /// Bytes and requests exchanged so far, over every connection.
+    pub fn traffic_stats(&self) -> TrafficStats {
+        self.cx.session.stats().into()
+    }
+
+    /// Fids allocated and not yet released (root, handles, in flight, awaiting clunk).
+    #[doc(hidden)]
+    pub fn outstanding_fids(&self) -> usize {
+        self.cx.session.outstanding_fids()
+    }
+
+    /// The shared state, or `Closed`.
+    pub(crate) fn cx(&self) -> Result<&Arc<Ctx>, ZeroFsError> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(ZeroFsError::Closed)
+        } else {
+            Ok(&self.cx)
+        }
+    }
+}

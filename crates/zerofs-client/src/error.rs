@@ -1,0 +1,306 @@
+//! [`ZeroFsError`]: every failure of the client, with errno and `std::io::Error` conversions.
+
+use std::io;
+
+use zerofs_9p_proto::consts::errno;
+use zerofs_session::SessionError;
+
+/// An error from a ZeroFS client operation.
+///
+/// Path and name payloads are lossy display strings of the inputs. Convert into
+/// [`std::io::Error`] with `?` or `.into()`; the original error stays recoverable:
+///
+/// ```
+/// use zerofs_client::ZeroFsError;
+///
+/// let io: std::io::Error = ZeroFsError::NotFound { path: "/x".into() }.into();
+/// assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+/// let back = io.get_ref().and_then(|e| e.downcast_ref::<ZeroFsError>()).unwrap();
+/// assert_eq!(back.to_errno(), 2); // ENOENT
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ZeroFsError {
+    /// ENOENT.
+    #[error("not found: {path}")]
+    NotFound {
+        /// The path.
+        path: String,
+    },
+    /// EACCES.
+    #[error("permission denied: {path}")]
+    PermissionDenied {
+        /// The path.
+        path: String,
+    },
+    /// EPERM.
+    #[error("operation not permitted: {path}")]
+    NotPermitted {
+        /// The path.
+        path: String,
+    },
+    /// EEXIST.
+    #[error("already exists: {path}")]
+    AlreadyExists {
+        /// The path.
+        path: String,
+    },
+    /// ENOTDIR.
+    #[error("not a directory: {path}")]
+    NotADirectory {
+        /// The path.
+        path: String,
+    },
+    /// EISDIR.
+    #[error("is a directory: {path}")]
+    IsADirectory {
+        /// The path.
+        path: String,
+    },
+    /// ENOTEMPTY.
+    #[error("directory not empty: {path}")]
+    DirectoryNotEmpty {
+        /// The path.
+        path: String,
+    },
+    /// ENAMETOOLONG: a component over 255 bytes.
+    #[error("name too long: {name}")]
+    NameTooLong {
+        /// The offending name (or path, when the server reported it).
+        name: String,
+    },
+    /// EINVAL.
+    #[error("invalid argument: {message}")]
+    InvalidArgument {
+        /// What was invalid.
+        message: String,
+    },
+    /// ELOOP: more than 40 symlinks while resolving.
+    #[error("too many levels of symbolic links: {path}")]
+    TooManySymlinks {
+        /// The path.
+        path: String,
+    },
+    /// EBADF: the client, file or directory handle was closed.
+    #[error("handle is closed")]
+    Closed,
+    /// EIO: the initial connection failed.
+    #[error("connection failed: {message}")]
+    ConnectFailed {
+        /// Why.
+        message: String,
+    },
+    /// Any other server errno.
+    #[error("i/o error (errno {errno}): {path}: {message}")]
+    Io {
+        /// The errno.
+        errno: i32,
+        /// The path.
+        path: String,
+        /// The errno's description.
+        message: String,
+    },
+    /// EIO: the server broke the protocol, or the transport failed.
+    #[error("protocol error: {message}")]
+    Protocol {
+        /// What happened.
+        message: String,
+    },
+}
+
+impl ZeroFsError {
+    /// The errno this error stands for (lossless for [`ZeroFsError::Io`]).
+    pub fn to_errno(&self) -> i32 {
+        match self {
+            ZeroFsError::NotFound { .. } => e(errno::ENOENT),
+            ZeroFsError::PermissionDenied { .. } => e(errno::EACCES),
+            ZeroFsError::NotPermitted { .. } => e(errno::EPERM),
+            ZeroFsError::AlreadyExists { .. } => e(errno::EEXIST),
+            ZeroFsError::NotADirectory { .. } => e(errno::ENOTDIR),
+            ZeroFsError::IsADirectory { .. } => e(errno::EISDIR),
+            ZeroFsError::DirectoryNotEmpty { .. } => e(errno::ENOTEMPTY),
+            ZeroFsError::NameTooLong { .. } => e(errno::ENAMETOOLONG),
+            ZeroFsError::InvalidArgument { .. } => e(errno::EINVAL),
+            ZeroFsError::TooManySymlinks { .. } => e(errno::ELOOP),
+            ZeroFsError::Closed => e(errno::EBADF),
+            ZeroFsError::ConnectFailed { .. } | ZeroFsError::Protocol { .. } => e(errno::EIO),
+            ZeroFsError::Io { errno, .. } => *errno,
+        }
+    }
+
+    /// The error a server's `Rlerror(errno)` means for an operation on `path`.
+    pub fn from_errno(ecode: u32, path: &str) -> ZeroFsError {
+        let path = path.to_owned();
+        match ecode {
+            errno::ENOENT => ZeroFsError::NotFound { path },
+            errno::EACCES => ZeroFsError::PermissionDenied { path },
+            errno::EPERM => ZeroFsError::NotPermitted { path },
+            errno::EEXIST => ZeroFsError::AlreadyExists { path },
+            errno::ENOTDIR => ZeroFsError::NotADirectory { path },
+            errno::EISDIR => ZeroFsError::IsADirectory { path },
+            errno::ENOTEMPTY => ZeroFsError::DirectoryNotEmpty { path },
+            errno::ENAMETOOLONG => ZeroFsError::NameTooLong { name: path },
+            errno::EINVAL => ZeroFsError::InvalidArgument {
+                message: format!("{path}: invalid argument"),
+            },
+            errno::ELOOP => ZeroFsError::TooManySymlinks { path },
+            other => {
+                let errno = i32::try_from(other).unwrap_or(i32::MAX);
+                ZeroFsError::Io {
+                    errno,
+                    path,
+                    message: describe_errno(errno),
+                }
+            }
+        }
+    }
+
+    /// The error a session failure means for an operation on `path`: a server errno maps
+    /// through [`ZeroFsError::from_errno`], a walk that stopped early is `NotFound`, a fid
+    /// that could not be restored after a reconnect is `ESTALE`, and transport or protocol
+    /// failures are [`ZeroFsError::Protocol`].
+    pub(crate) fn from_session(err: SessionError, path: &str) -> ZeroFsError {
+        match err {
+            SessionError::Server(ecode) => ZeroFsError::from_errno(ecode, path),
+            SessionError::PartialWalk { .. } => ZeroFsError::NotFound {
+                path: path.to_owned(),
+            },
+            SessionError::Stale { .. } => ZeroFsError::from_errno(errno::ESTALE, path),
+            SessionError::Connect {
+                message, target, ..
+            } => ZeroFsError::ConnectFailed {
+                message: format!("connecting to {target}: {message}"),
+            },
+            SessionError::TooLarge { .. } => ZeroFsError::invalid(format!("{path}: {err}")),
+            other => ZeroFsError::Protocol {
+                message: format!("{path}: {other}"),
+            },
+        }
+    }
+
+    /// An [`ZeroFsError::InvalidArgument`] with this message.
+    pub(crate) fn invalid(message: impl Into<String>) -> ZeroFsError {
+        ZeroFsError::InvalidArgument {
+            message: message.into(),
+        }
+    }
+}
+
+/// An errno constant as the `i32` of `std::io`.
+const fn e(code: u32) -> i32 {
+    code as i32
+}
+
+/// The operating system's description of an errno, without the "(os error N)" suffix.
+fn describe_errno(errno: i32) -> String {
+    let text = io::Error::from_raw_os_error(errno).to_string();
+    match text.rfind(" (os error ") {
+        Some(cut) => text[..cut].to_owned(),
+        None => text,
+    }
+}
+
+impl From<ZeroFsError> for io::Error {
+    /// Keeps the error as the inner error, with the `ErrorKind` of its errno.
+    fn from(err: ZeroFsError) -> io::Error {
+        let kind = io::Error::from_raw_os_error(err.to_errno()).kind();
+        io::Error::new(kind, err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_errnos_map_to_their_variants_and_back() {
+        for (ecode, expect) in [
+            (errno::ENOENT, e(errno::ENOENT)),
+            (errno::EACCES, e(errno::EACCES)),
+            (errno::EPERM, e(errno::EPERM)),
+            (errno::EEXIST, e(errno::EEXIST)),
+            (errno::ENOTDIR, e(errno::ENOTDIR)),
+            (errno::EISDIR, e(errno::EISDIR)),
+            (errno::ENOTEMPTY, e(errno::ENOTEMPTY)),
+            (errno::ENAMETOOLONG, e(errno::ENAMETOOLONG)),
+            (errno::EINVAL, e(errno::EINVAL)),
+            (errno::ELOOP, e(errno::ELOOP)),
+            (errno::EXDEV, e(errno::EXDEV)),
+            (errno::ESTALE, e(errno::ESTALE)),
+        ] {
+            assert_eq!(
+                ZeroFsError::from_errno(ecode, "/p").to_errno(),
+                expect,
+                "errno {ecode}"
+            );
+        }
+        let other = ZeroFsError::from_errno(errno::EXDEV, "/p");
+        assert!(matches!(&other, ZeroFsError::Io { errno, path, message }
+            if *errno == e(errno::EXDEV) && path == "/p" && !message.contains("os error")));
+    }
+
+    #[test]
+    fn io_error_keeps_kind_and_inner_error() {
+        let err = ZeroFsError::AlreadyExists { path: "/a".into() };
+        let io: io::Error = err.clone().into();
+        assert_eq!(io.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(
+            io.get_ref().unwrap().downcast_ref::<ZeroFsError>(),
+            Some(&err)
+        );
+        let closed: io::Error = ZeroFsError::Closed.into();
+        assert_eq!(
+            closed
+                .get_ref()
+                .unwrap()
+                .downcast_ref::<ZeroFsError>()
+                .unwrap()
+                .to_errno(),
+            e(errno::EBADF)
+        );
+    }
+
+    #[test]
+    fn display_texts_name_the_path() {
+        assert_eq!(
+            ZeroFsError::NotFound { path: "/x".into() }.to_string(),
+            "not found: /x"
+        );
+        let io = ZeroFsError::Io {
+            errno: 5,
+            path: "/y".into(),
+            message: "boom".into(),
+        };
+        assert_eq!(io.to_string(), "i/o error (errno 5): /y: boom");
+    }
+
+    #[test]
+    fn session_errors_map_by_kind() {
+        assert_eq!(
+            ZeroFsError::from_session(SessionError::Server(errno::ENOTDIR), "/a"),
+            ZeroFsError::NotADirectory { path: "/a".into() }
+        );
+        let partial = SessionError::PartialWalk {
+            walked: 1,
+            requested: 3,
+        };
+        assert_eq!(
+            ZeroFsError::from_session(partial, "/a/b/c").to_errno(),
+            e(errno::ENOENT)
+        );
+        assert_eq!(
+            ZeroFsError::from_session(SessionError::Stale { fid: 3 }, "/s").to_errno(),
+            e(errno::ESTALE)
+        );
+        let lost = ZeroFsError::from_session(SessionError::Protocol("boom".into()), "/p");
+        assert!(matches!(&lost, ZeroFsError::Protocol { message } if message.starts_with("/p: ")));
+        let conn = SessionError::Connect {
+            target: "t".into(),
+            message: "refused".into(),
+            errno: None,
+        };
+        assert!(matches!(
+            ZeroFsError::from_session(conn, ""),
+            ZeroFsError::ConnectFailed { .. }
+        ));
+    }
+}

@@ -1,0 +1,158 @@
+//! [`File`]: an open file with positioned, pipelined I/O.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use zerofs_session::Fid;
+
+use crate::ctx::{Ctx, OrPath};
+use crate::error::ZeroFsError;
+use crate::records::{Metadata, SetAttrs};
+
+/// An open file. All I/O is positioned (there is no shared cursor), so one `Arc<File>` can
+/// serve concurrent tasks. Large reads and writes are split into chunks kept in flight
+/// together.
+///
+/// The file stays open until the last `Arc` is dropped; [`close`](Self::close) only makes
+/// later calls fail with [`ZeroFsError::Closed`]. It survives reconnects: the client reopens
+/// it on the new connection.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = zerofs_memserver::MemServer::start(zerofs_memserver::Config::new(zerofs_memserver::Generation::Gen2)).await?;
+/// use zerofs_client::{Client, OpenOptions};
+///
+/// let client = Client::connect(&server.target()).await?;
+/// let file = client.open("/data.bin", OpenOptions::read_write().create(true)).await?;
+/// file.write_at(0, b"0123456789").await?;
+/// file.write_at(4, b"XY").await?;
+/// assert_eq!(&file.read_at(2, 4).await?[..], b"23XY");
+/// assert_eq!(file.metadata().await?.size, 10);
+/// file.close();
+/// # Ok(()) }
+/// ```
+pub struct File {
+    cx: Arc<Ctx>,
+    fid: Fid,
+    path: String,
+    closed: AtomicBool,
+}
+
+impl fmt::Debug for File {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("File")
+            .field("path", &self.path)
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl File {
+    pub(crate) fn new(cx: Arc<Ctx>, fid: Fid, path: String) -> File {
+        File {
+            cx,
+            fid,
+            path,
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    fn check(&self) -> Result<(), ZeroFsError> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(ZeroFsError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The path the file was opened by (for display).
+    #[cfg(feature = "tokio-io")]
+    pub(crate) fn display(&self) -> &str {
+        &self.path
+    }
+
+    /// The largest read one request carries for this file.
+    #[cfg(feature = "tokio-io")]
+    pub(crate) fn read_chunk(&self) -> u32 {
+        self.cx.session.read_chunk(&self.fid)
+    }
+
+    /// Reads up to `len` bytes at `offset`; a shorter result means end of file (empty past
+    /// it). `len = 0` returns empty without a round trip. A read that fits one chunk returns
+    /// the receive buffer itself.
+    pub async fn read_at(&self, offset: u64, len: u32) -> Result<Bytes, ZeroFsError> {
+        self.check()?;
+        if len == 0 {
+            return Ok(Bytes::new());
+        }
+        self.cx
+            .read_span(&self.fid, offset, len as usize)
+            .await
+            .at(&self.path)
+    }
+
+    /// Writes all of `data` at `offset` (copied once into a [`Bytes`]; see
+    /// [`write_at_bytes`](Self::write_at_bytes)). A short write is `Io { errno: EIO }`.
+    pub async fn write_at(&self, offset: u64, data: &[u8]) -> Result<(), ZeroFsError> {
+        self.write_at_bytes(offset, Bytes::copy_from_slice(data))
+            .await
+    }
+
+    /// Writes all of `data` at `offset` without copying it.
+    pub async fn write_at_bytes(&self, offset: u64, data: Bytes) -> Result<(), ZeroFsError> {
+        self.check()?;
+        self.cx.write_all(&self.fid, offset, data, &self.path).await
+    }
+
+    /// The file's attributes (one `Tgetattr`).
+    pub async fn metadata(&self) -> Result<Metadata, ZeroFsError> {
+        self.check()?;
+        Ok(Metadata::from_stat(
+            &self.cx.getattr(&self.fid).await.at(&self.path)?,
+        ))
+    }
+
+    /// Truncates or extends the file to `size` bytes.
+    pub async fn set_len(&self, size: u64) -> Result<(), ZeroFsError> {
+        self.check()?;
+        self.cx.set_size(&self.fid, size).await.at(&self.path)
+    }
+
+    /// Changes attributes and returns the metadata after the change.
+    pub async fn set_attr(&self, attrs: SetAttrs) -> Result<Metadata, ZeroFsError> {
+        self.check()?;
+        let wire = attrs.to_wire(self.fid.id())?;
+        Ok(Metadata::from_stat(
+            &self.cx.setattr(&self.fid, wire).await.at(&self.path)?,
+        ))
+    }
+
+    /// Flushes data and metadata to stable storage (`Tfsync`, datasync 0).
+    pub async fn sync_all(&self) -> Result<(), ZeroFsError> {
+        self.check()?;
+        self.cx.fsync(&self.fid, false).await.at(&self.path)
+    }
+
+    /// Flushes data to stable storage (`Tfsync`, datasync 1).
+    pub async fn sync_data(&self) -> Result<(), ZeroFsError> {
+        self.check()?;
+        self.cx.fsync(&self.fid, true).await.at(&self.path)
+    }
+
+    /// Marks the handle closed: immediate and idempotent; every later call on any clone of
+    /// the `Arc` returns [`ZeroFsError::Closed`]. The fid is released when the last `Arc`
+    /// drops.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// An independent `AsyncRead + AsyncWrite + AsyncSeek` cursor over this file, starting
+    /// at offset 0 (so `tokio::io::copy` works).
+    #[cfg(feature = "tokio-io")]
+    pub fn cursor(self: &Arc<File>) -> crate::io::FileCursor {
+        crate::io::FileCursor::new(self.clone())
+    }
+}

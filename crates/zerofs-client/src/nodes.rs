@@ -1,0 +1,257 @@
+//! Operations on a directory fid and a child name, or on one fid, in the dialect's best
+//! messages, with the fallbacks some servers need (remembered per connection).
+
+use bytes::Bytes;
+use zerofs_9p_proto::consts::{errno, unlinkat};
+use zerofs_9p_proto::{
+    Message, Rstatfs, Stat, Tfsync, Tlink, Tmkdir, Tmknod, Treadlink, Trename, Trenameat, Tsetattr,
+    Tstatfs, Tsymlink, Tunlinkat,
+};
+use zerofs_session::{Fid, SessionError};
+
+use crate::ctx::{Ctx, Quirk, SResult, unsupported};
+use crate::walk::unexpected;
+
+impl Ctx {
+    /// Sets attributes and returns the stat after the change: `Tsetattrattr` (gen 2), else
+    /// `Tsetattr` + `Tgetattr`.
+    pub(crate) async fn setattr(&self, fid: &Fid, t: Tsetattr) -> SResult<Stat> {
+        if self.gen2() {
+            return match self.session.call(Message::Tsetattrattr(t)).await? {
+                Message::Rsetattrattr(r) => Ok(r.stat),
+                other => Err(unexpected(&other)),
+            };
+        }
+        self.setattr_only(t).await?;
+        self.getattr(fid).await
+    }
+
+    /// `Tsetattr` without reading the result back.
+    pub(crate) async fn setattr_only(&self, t: Tsetattr) -> SResult<()> {
+        match self.session.call(Message::Tsetattr(t)).await? {
+            Message::Rsetattr => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Truncates or extends the file `fid` names to `size` (one `Tsetattr`).
+    pub(crate) async fn set_size(&self, fid: &Fid, size: u64) -> SResult<()> {
+        use zerofs_9p_proto::consts::setattr;
+        let t = Tsetattr {
+            fid: fid.id(),
+            valid: setattr::SIZE,
+            size,
+            ..Tsetattr::default()
+        };
+        self.setattr_only(t).await
+    }
+
+    /// The stat of `name` just created under `dfid` (for dialects without the `*attr` forms).
+    async fn child_stat(&self, dfid: &Fid, name: &Bytes) -> SResult<Stat> {
+        self.stat_at(dfid, std::slice::from_ref(name)).await
+    }
+
+    /// Creates a directory: `Tmkdirattr` (gen 2), else `Tmkdir` + a stat of the child.
+    pub(crate) async fn mkdir(&self, dfid: &Fid, name: Bytes, mode: u32) -> SResult<Stat> {
+        let body = Tmkdir {
+            dfid: dfid.id(),
+            name: name.clone(),
+            mode: mode & 0o7777,
+            gid: self.gid,
+        };
+        if self.gen2() {
+            return match self.session.call(Message::Tmkdirattr(body)).await? {
+                Message::Rmkdirattr(r) => Ok(r.stat),
+                other => Err(unexpected(&other)),
+            };
+        }
+        self.mkdir_only(body).await?;
+        self.child_stat(dfid, &name).await
+    }
+
+    /// `Tmkdir` alone (no stat).
+    pub(crate) async fn mkdir_only(&self, body: Tmkdir) -> SResult<()> {
+        match self.session.call(Message::Tmkdir(body)).await? {
+            Message::Rmkdir(_) => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Creates a symlink whose target is stored verbatim.
+    pub(crate) async fn symlink(&self, dfid: &Fid, name: Bytes, target: Bytes) -> SResult<Stat> {
+        let body = Tsymlink {
+            dfid: dfid.id(),
+            name: name.clone(),
+            symtgt: target,
+            gid: self.gid,
+        };
+        if self.gen2() {
+            return match self.session.call(Message::Tsymlinkattr(body)).await? {
+                Message::Rsymlinkattr(r) => Ok(r.stat),
+                other => Err(unexpected(&other)),
+            };
+        }
+        match self.session.call(Message::Tsymlink(body)).await? {
+            Message::Rsymlink(_) => self.child_stat(dfid, &name).await,
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Creates a device node, fifo or socket (`mode` carries the type bits).
+    pub(crate) async fn mknod(
+        &self,
+        dfid: &Fid,
+        name: Bytes,
+        (mode, major, minor): (u32, u32, u32),
+    ) -> SResult<Stat> {
+        let body = Tmknod {
+            dfid: dfid.id(),
+            name: name.clone(),
+            mode,
+            major,
+            minor,
+            gid: self.gid,
+        };
+        if self.gen2() {
+            return match self.session.call(Message::Tmknodattr(body)).await? {
+                Message::Rmknodattr(r) => Ok(r.stat),
+                other => Err(unexpected(&other)),
+            };
+        }
+        match self.session.call(Message::Tmknod(body)).await? {
+            Message::Rmknod(_) => self.child_stat(dfid, &name).await,
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Links the file `fid` as `name` in `dfid`; returns the file's stat after the link.
+    pub(crate) async fn link(&self, dfid: &Fid, fid: &Fid, name: Bytes) -> SResult<Stat> {
+        let body = Tlink {
+            dfid: dfid.id(),
+            fid: fid.id(),
+            name,
+        };
+        if self.gen2() {
+            return match self.session.call(Message::Tlinkattr(body)).await? {
+                Message::Rlinkattr(r) => Ok(r.stat),
+                other => Err(unexpected(&other)),
+            };
+        }
+        match self.session.call(Message::Tlink(body)).await? {
+            Message::Rlink => self.getattr(fid).await,
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Removes `name` from `dfid` (`dir`: only a directory, else only a non-directory).
+    /// Servers without `Tunlinkat` (diod) get a walk + `Tremove`, checked against the qid type.
+    pub(crate) async fn unlink(&self, dfid: &Fid, name: Bytes, dir: bool) -> SResult<()> {
+        if !self.has(Quirk::NoUnlinkat) {
+            let flags = if dir { unlinkat::REMOVEDIR } else { 0 };
+            let msg = Message::Tunlinkat(Tunlinkat {
+                dirfid: dfid.id(),
+                name: name.clone(),
+                flags,
+            });
+            match self.session.call(msg).await {
+                Ok(Message::Runlinkat) => return Ok(()),
+                Ok(other) => return Err(unexpected(&other)),
+                Err(e) if unsupported(&e) => self.learn(Quirk::NoUnlinkat),
+                Err(e) => return Err(e),
+            }
+        }
+        let (fid, qid) = self.walk_qid(dfid, std::slice::from_ref(&name)).await?;
+        match qid.map(|q| q.ty.is_dir()) {
+            Some(true) if !dir => return Err(SessionError::Server(errno::EISDIR)),
+            Some(false) if dir => return Err(SessionError::Server(errno::ENOTDIR)),
+            _ => {}
+        }
+        self.session.remove(fid).await
+    }
+
+    /// Renames `old` in `olddir` to `new` in `newdir` (replacing it). Servers without
+    /// `Trenameat` (diod) get a walk + `Trename`.
+    pub(crate) async fn rename(
+        &self,
+        olddir: &Fid,
+        old: Bytes,
+        newdir: &Fid,
+        new: Bytes,
+    ) -> SResult<()> {
+        if !self.has(Quirk::NoRenameat) {
+            let msg = Message::Trenameat(Trenameat {
+                olddirfid: olddir.id(),
+                oldname: old.clone(),
+                newdirfid: newdir.id(),
+                newname: new.clone(),
+            });
+            match self.session.call(msg).await {
+                Ok(Message::Rrenameat) => return Ok(()),
+                Ok(other) => return Err(unexpected(&other)),
+                Err(e) if unsupported(&e) => self.learn(Quirk::NoRenameat),
+                Err(e) => return Err(e),
+            }
+        }
+        let fid = self.walk(olddir, std::slice::from_ref(&old)).await?;
+        let msg = Message::Trename(Trename {
+            fid: fid.id(),
+            dfid: newdir.id(),
+            name: new,
+        });
+        match self.session.call(msg).await? {
+            Message::Rrename => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The target of the symlink `fid`, verbatim.
+    pub(crate) async fn readlink(&self, fid: &Fid) -> SResult<Bytes> {
+        match self
+            .session
+            .call(Message::Treadlink(Treadlink { fid: fid.id() }))
+            .await?
+        {
+            Message::Rreadlink(r) => Ok(r.target),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// `Tfsync` on `fid`.
+    pub(crate) async fn fsync(&self, fid: &Fid, datasync: bool) -> SResult<()> {
+        let msg = Message::Tfsync(Tfsync {
+            fid: fid.id(),
+            datasync: u32::from(datasync),
+        });
+        match self.session.call(msg).await? {
+            Message::Rfsync => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// `Tstatfs` on the attach root.
+    pub(crate) async fn statfs(&self) -> SResult<Rstatfs> {
+        let msg = Message::Tstatfs(Tstatfs {
+            fid: self.session.root().id(),
+        });
+        match self.session.call(msg).await? {
+            Message::Rstatfs(r) => Ok(r),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// A file-system-wide flush: `Tfsync` on the attach root; servers that need an opened fid
+    /// (diod) get the root opened as a directory first.
+    pub(crate) async fn sync_all(&self) -> SResult<()> {
+        let root = self.session.root();
+        if !self.has(Quirk::FsyncNeedsOpen) {
+            match self.fsync(root, false).await {
+                Err(e) if crate::ctx::is_errno(&e, errno::EBADF) => {
+                    self.learn(Quirk::FsyncNeedsOpen)
+                }
+                other => return other,
+            }
+        }
+        let opened = self.open_listing(root).await?;
+        self.fsync(&opened, false).await
+    }
+}

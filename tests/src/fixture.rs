@@ -1,0 +1,216 @@
+//! [`Fixture`]: where a scenario runs and what that server can do.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zerofs_9p_proto::MessageType;
+use zerofs_client::{Client, ConnectOptions};
+use zerofs_memserver::{Config, Generation, MemServer, ServerHandle};
+
+/// What the server under test offers beyond plain 9P2000.L semantics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// The best dialect the client should negotiate, when known.
+    pub generation: Option<Generation>,
+    /// `aname` selects a subtree of one shared file system (ZeroFS 1.2+, the memserver
+    /// beyond plain); 0.19.1 ignores it and diod needs the export path.
+    pub aname_subtree: bool,
+    /// `aname` must be the export path (diod).
+    pub aname_required: bool,
+    /// Fault injection and frame counters (the memserver only).
+    pub faults: bool,
+    /// Emptying a directory with parallel unlinks leaves it removable (not ZeroFS 0.19.1).
+    pub parallel_unlink_ok: bool,
+    /// Walks fail at the first missing name with a partial reply (1.2+ servers).
+    pub partial_walks: bool,
+    /// Walks pass through symlinked directories (diod resolves paths on its host).
+    pub walks_follow_symlinks: bool,
+}
+
+/// A server to run one scenario against, and how to connect to it.
+#[derive(Debug)]
+pub struct Fixture {
+    /// The target string.
+    pub target: String,
+    /// Options every client of the scenario starts from.
+    pub options: ConnectOptions,
+    /// What the server can do.
+    pub caps: Caps,
+    /// The memserver's handle (fault injection, counters), if it is one.
+    pub server: Option<ServerHandle>,
+    /// A per-scenario directory prefix (unique on a shared external server).
+    pub prefix: String,
+}
+
+impl Fixture {
+    /// A fresh memserver of `generation` on loopback TCP.
+    pub async fn memserver(generation: Generation) -> Fixture {
+        let server = MemServer::start(Config::new(generation))
+            .await
+            .expect("memserver starts");
+        Fixture {
+            target: server.target(),
+            options: ConnectOptions::default(),
+            caps: Caps {
+                generation: Some(generation),
+                aname_subtree: generation != Generation::Plain,
+                aname_required: false,
+                faults: true,
+                parallel_unlink_ok: true,
+                partial_walks: generation != Generation::Plain,
+                walks_follow_symlinks: false,
+            },
+            server: Some(server),
+            prefix: String::new(),
+        }
+    }
+
+    /// The external server named by `ZEROFS_TARGET`, described by `ZEROFS_SERVER`
+    /// (`diod`, `zerofs-0.19.1`, or a memserver generation name) and, for diod, `ZEROFS_ANAME`
+    /// (the export path). Each fixture works under a fresh directory.
+    pub fn external() -> Option<Fixture> {
+        let target = std::env::var("ZEROFS_TARGET").ok()?;
+        let kind = std::env::var("ZEROFS_SERVER").unwrap_or_else(|_| "zerofs-0.19.1".into());
+        let aname = std::env::var("ZEROFS_ANAME").unwrap_or_default();
+        let caps = match kind.as_str() {
+            "diod" => Caps {
+                generation: Some(Generation::Plain),
+                aname_subtree: false,
+                aname_required: true,
+                faults: false,
+                parallel_unlink_ok: true,
+                partial_walks: true,
+                walks_follow_symlinks: true,
+            },
+            "zerofs-0.19.1" => Caps {
+                generation: Some(Generation::Plain),
+                aname_subtree: false,
+                aname_required: false,
+                faults: false,
+                parallel_unlink_ok: false,
+                partial_walks: false,
+                walks_follow_symlinks: false,
+            },
+            other => {
+                let g: Generation = other
+                    .parse()
+                    .expect("ZEROFS_SERVER: diod, zerofs-0.19.1 or a generation");
+                Caps {
+                    generation: Some(g),
+                    aname_subtree: g != Generation::Plain,
+                    aname_required: false,
+                    faults: false,
+                    parallel_unlink_ok: true,
+                    partial_walks: g != Generation::Plain,
+                    walks_follow_symlinks: false,
+                }
+            }
+        };
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        Some(Fixture {
+            target,
+            options: ConnectOptions {
+                aname,
+                ..ConnectOptions::default()
+            },
+            caps,
+            server: None,
+            prefix: format!("/conformance-{}-{nanos}-{n}", std::process::id()),
+        })
+    }
+
+    /// A connected client with the fixture's options; on an external server the scenario
+    /// prefix directory is created first.
+    pub async fn client(&self) -> Arc<Client> {
+        let c = self.client_with(self.options.clone()).await;
+        if !self.prefix.is_empty() {
+            c.create_dir_all(&self.prefix, 0o777)
+                .await
+                .expect("prefix directory");
+        }
+        c
+    }
+
+    /// A client with other options.
+    pub async fn client_with(&self, options: ConnectOptions) -> Arc<Client> {
+        Client::connect_with(&self.target, options)
+            .await
+            .expect("client connects")
+    }
+
+    /// `path` under the scenario prefix.
+    pub fn p(&self, path: &str) -> String {
+        format!("{}{path}", self.prefix)
+    }
+
+    /// The memserver, when the scenario needs fault injection or counters. Returns `None`
+    /// (and says so on stderr) for external servers: the caller skips that part explicitly.
+    pub fn faults(&self, what: &str) -> Option<&ServerHandle> {
+        if self.server.is_none() {
+            eprintln!(
+                "capability check: {what} needs the memserver's fault injection; not run against {}",
+                self.target
+            );
+        }
+        self.server.as_ref()
+    }
+
+    /// Frames the server received per request type while `f` ran, background clunks and
+    /// the clunks still settling excluded (memserver only).
+    pub async fn count<F, Fut, T>(&self, f: F) -> (T, Vec<(MessageType, u64)>)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = T>,
+    {
+        let server = self.server.as_ref().expect("counting needs the memserver");
+        let before = server.counters();
+        let out = f().await;
+        let after = server.counters();
+        let mut delta = Vec::new();
+        for (ty, n) in after.by_type() {
+            let d = n - before.frames(*ty);
+            if d > 0 && *ty != MessageType::Tclunk {
+                delta.push((*ty, d));
+            }
+        }
+        (out, delta)
+    }
+}
+
+/// Total frames of a [`Fixture::count`] delta.
+pub fn total(delta: &[(MessageType, u64)]) -> u64 {
+    delta.iter().map(|(_, n)| n).sum()
+}
+
+/// Polls `client.outstanding_fids()` until it is at most `baseline` (bounded: 2 s).
+pub async fn fids_settle(client: &Client, baseline: usize) -> usize {
+    let mut n = client.outstanding_fids();
+    for _ in 0..400 {
+        if n <= baseline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        n = client.outstanding_fids();
+    }
+    n
+}
+
+/// The fid count once two reads 10 ms apart agree (bounded).
+pub async fn quiesced_fids(client: &Client) -> usize {
+    let mut last = client.outstanding_fids();
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let now = client.outstanding_fids();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    last
+}

@@ -1,0 +1,13 @@
+//! Every scenario, as `async fn(Fixture)`.
+
+mod basics;
+mod dirs;
+mod extra;
+mod lifecycle;
+pub mod roundtrips;
+
+pub use basics::*;
+pub use dirs::*;
+pub use extra::*;
+pub use lifecycle::*;
+pub use roundtrips::round_trips;
