@@ -52,6 +52,12 @@ pub const STEPS: &[Step] = &[
         run: doctest,
     },
     Step {
+        name: "bench-check",
+        about: "fmt check + cargo test --all-targets of the separate bench/ crate (builds both \
+                clients; ~1 min cold; the comparison itself runs only in `xtask bench compare`)",
+        run: bench_check,
+    },
+    Step {
         name: "fuzz-corpus",
         about: "cargo xtask fuzz --corpus-only (replays fuzz/corpus as tests)",
         run: fuzz_corpus,
@@ -154,6 +160,22 @@ fn nextest() -> Result {
 
 fn doctest() -> Result {
     run(cargo().args(["test", "--workspace", "--doc", "--all-features"]))
+}
+
+fn bench_check() -> Result {
+    run(cargo().args([
+        "fmt",
+        "--manifest-path",
+        "bench/Cargo.toml",
+        "--",
+        "--check",
+    ]))?;
+    run(cargo().args([
+        "test",
+        "--manifest-path",
+        "bench/Cargo.toml",
+        "--all-targets",
+    ]))
 }
 
 fn fuzz_corpus() -> Result {

@@ -25,6 +25,9 @@ commands:
                     run cargo-fuzz targets from fuzz/ (`fuzz --help` for options);
                     `fuzz --corpus-only` replays the checked-in corpus as tests
   bench [ARGS...]   cargo bench --workspace, ARGS passed to criterion
+  bench compare [--quick] [--servers LIST] [--workloads LIST] [--size-scale F] [...]
+                    this client against ZeroFS's own, side by side (bench/ crate;
+                    `bench compare --help` for options)
   servers           install the real 9P servers the differential tests need
                     (diod via apt-get, ZeroFS 0.19.1 via cargo install, cached)
   help              this text
