@@ -99,6 +99,23 @@ pub enum ZeroFsError {
         /// The errno's description.
         message: String,
     },
+    /// ESHUTDOWN (108): no server of the HA set is the serving leader (every one answered
+    /// `ENOTCONN` for the whole retry horizon).
+    #[error("no serving leader for {path}: every server of the set refused as not the leader")]
+    NotLeader {
+        /// The path.
+        path: String,
+    },
+    /// ESTALE (116): the server no longer knows the handle (reopen it), or — from a sync —
+    /// its durability lineage changed since earlier writes.
+    #[error(
+        "stale: {path}: the server lost this handle or its durability lineage changed; \
+         reopen the handle, and writes made before this error may not be durable"
+    )]
+    Stale {
+        /// The path.
+        path: String,
+    },
     /// EIO: the server broke the protocol, or the transport failed.
     #[error("protocol error: {message}")]
     Protocol {
@@ -124,6 +141,8 @@ impl ZeroFsError {
             ZeroFsError::Closed => e(errno::EBADF),
             ZeroFsError::ConnectFailed { .. } | ZeroFsError::Protocol { .. } => e(errno::EIO),
             ZeroFsError::Io { errno, .. } => *errno,
+            ZeroFsError::NotLeader { .. } => e(errno::ESHUTDOWN),
+            ZeroFsError::Stale { .. } => e(errno::ESTALE),
         }
     }
 
@@ -143,6 +162,7 @@ impl ZeroFsError {
                 message: format!("{path}: invalid argument"),
             },
             errno::ELOOP => ZeroFsError::TooManySymlinks { path },
+            errno::ESTALE => ZeroFsError::Stale { path },
             other => {
                 let errno = i32::try_from(other).unwrap_or(i32::MAX);
                 ZeroFsError::Io {
@@ -171,6 +191,14 @@ impl ZeroFsError {
                 message: format!("connecting to {target}: {message}"),
             },
             SessionError::TooLarge { .. } => ZeroFsError::invalid(format!("{path}: {err}")),
+            SessionError::NotLeader => ZeroFsError::NotLeader {
+                path: path.to_owned(),
+            },
+            SessionError::OutcomeUnknown { .. } => ZeroFsError::Io {
+                errno: e(errno::ETIMEDOUT),
+                path: path.to_owned(),
+                message: err.to_string(),
+            },
             other => ZeroFsError::Protocol {
                 message: format!("{path}: {other}"),
             },
@@ -271,6 +299,27 @@ mod tests {
             message: "boom".into(),
         };
         assert_eq!(io.to_string(), "i/o error (errno 5): /y: boom");
+    }
+
+    #[test]
+    fn zdialect_errors_have_their_errnos_kinds_and_messages() {
+        let stale = ZeroFsError::from_errno(errno::ESTALE, "/f");
+        assert_eq!(stale, ZeroFsError::Stale { path: "/f".into() });
+        assert!(stale.to_string().contains("may not be durable"));
+        assert_eq!(
+            io::Error::from(stale).kind(),
+            io::ErrorKind::StaleNetworkFileHandle
+        );
+        let nl = ZeroFsError::from_session(SessionError::NotLeader, "/p");
+        assert_eq!(nl, ZeroFsError::NotLeader { path: "/p".into() });
+        assert_eq!(nl.to_errno(), 108);
+        let unknown = SessionError::OutcomeUnknown {
+            horizon: std::time::Duration::from_secs(120),
+        };
+        let mapped = ZeroFsError::from_session(unknown, "/d");
+        assert!(matches!(&mapped, ZeroFsError::Io { errno, message, .. }
+            if *errno == 110 && message.contains("outcome unknown")));
+        assert_eq!(io::Error::from(mapped).kind(), io::ErrorKind::TimedOut);
     }
 
     #[test]

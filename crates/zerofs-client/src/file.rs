@@ -130,16 +130,60 @@ impl File {
         ))
     }
 
-    /// Flushes data and metadata to stable storage (`Tfsync`, datasync 0).
+    /// Flushes data and metadata to stable storage. At `.Z` this is a verified barrier
+    /// (`Tfsyncdur` on this file's inode with the lineage token): [`ZeroFsError::Stale`]
+    /// means the server's durability lineage changed, so writes made before it may not be
+    /// durable. Elsewhere `Tfsync` (datasync 0).
     pub async fn sync_all(&self) -> Result<(), ZeroFsError> {
         self.check()?;
         self.cx.fsync(&self.fid, false).await.at(&self.path)
     }
 
-    /// Flushes data to stable storage (`Tfsync`, datasync 1).
+    /// Flushes data to stable storage: as [`sync_all`](Self::sync_all) (at `.Z` with the
+    /// DATASYNC bit; elsewhere `Tfsync` datasync 1).
     pub async fn sync_data(&self) -> Result<(), ZeroFsError> {
         self.check()?;
         self.cx.fsync(&self.fid, true).await.at(&self.path)
+    }
+
+    /// Allocates `len` bytes at `offset` (the file grows to cover the range; fallocate mode
+    /// 0). The file must be open for writing. Needs `9P2000.L.Z`: on other dialects this is
+    /// `Io { errno: EOPNOTSUPP }` without a round trip.
+    pub async fn allocate(&self, offset: u64, len: u64) -> Result<(), ZeroFsError> {
+        self.fallocate(offset, len, crate::nodes::falloc::ALLOCATE)
+            .await
+    }
+
+    /// Deallocates `len` bytes at `offset`: they read back as zeros and the size does not
+    /// change (mode `PUNCH_HOLE | KEEP_SIZE`). `.Z` only, as [`allocate`](Self::allocate).
+    pub async fn punch_hole(&self, offset: u64, len: u64) -> Result<(), ZeroFsError> {
+        self.fallocate(offset, len, crate::nodes::falloc::PUNCH_HOLE)
+            .await
+    }
+
+    /// Zeroes `len` bytes at `offset`; with `keep_size` false the file grows to cover the
+    /// range (mode `ZERO_RANGE`, with `KEEP_SIZE` when asked). `.Z` only, as
+    /// [`allocate`](Self::allocate).
+    pub async fn zero_range(
+        &self,
+        offset: u64,
+        len: u64,
+        keep_size: bool,
+    ) -> Result<(), ZeroFsError> {
+        let mode = if keep_size {
+            crate::nodes::falloc::ZERO_RANGE_KEEP_SIZE
+        } else {
+            crate::nodes::falloc::ZERO_RANGE
+        };
+        self.fallocate(offset, len, mode).await
+    }
+
+    async fn fallocate(&self, offset: u64, len: u64, mode: u32) -> Result<(), ZeroFsError> {
+        self.check()?;
+        self.cx
+            .fallocate(&self.fid, offset, len, mode)
+            .await
+            .at(&self.path)
     }
 
     /// Marks the handle closed: immediate and idempotent; every later call on any clone of

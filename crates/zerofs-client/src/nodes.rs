@@ -2,10 +2,10 @@
 //! messages, with the fallbacks some servers need (remembered per connection).
 
 use bytes::Bytes;
-use zerofs_9p_proto::consts::{errno, unlinkat};
+use zerofs_9p_proto::consts::{errno, fallocate, fsyncdur, unlinkat};
 use zerofs_9p_proto::{
-    Message, Rstatfs, Stat, Tfsync, Tlink, Tmkdir, Tmknod, Treadlink, Trename, Trenameat, Tsetattr,
-    Tstatfs, Tsymlink, Tunlinkat,
+    Dialect, Message, Rstatfs, Stat, Tfallocate, Tfsync, Tfsyncdur, Tlink, Tmkdir, Tmknod,
+    Treadlink, Trename, Trenameat, Tsetattr, Tstatfs, Tsymlink, Tunlinkat,
 };
 use zerofs_session::{Fid, SessionError};
 
@@ -216,14 +216,66 @@ impl Ctx {
         }
     }
 
-    /// `Tfsync` on `fid`.
+    /// Flushes `fid`: at `.Z` a verified `Tfsyncdur` barrier limited to the fid's inode,
+    /// elsewhere `Tfsync`.
     pub(crate) async fn fsync(&self, fid: &Fid, datasync: bool) -> SResult<()> {
+        if self.dialect() == Dialect::Z {
+            let bits = fsyncdur::INODE | if datasync { fsyncdur::DATASYNC } else { 0 };
+            return self.fsyncdur(fid, bits).await;
+        }
         let msg = Message::Tfsync(Tfsync {
             fid: fid.id(),
             datasync: u32::from(datasync),
         });
         match self.session.call(msg).await? {
             Message::Rfsync => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// `Tfsyncdur` with the session's durability token. `ESTALE` (the server's lineage is
+    /// not the one earlier writes were made under) is returned after adopting the new
+    /// lineage, so the caller is told once.
+    pub(crate) async fn fsyncdur(&self, fid: &Fid, bits: u32) -> SResult<()> {
+        let msg = Message::Tfsyncdur(Tfsyncdur {
+            fid: fid.id(),
+            datasync: bits,
+            token: self.session.durability_token(),
+        });
+        match self.session.call(msg).await {
+            Ok(Message::Rfsync) => Ok(()),
+            Ok(other) => Err(unexpected(&other)),
+            Err(e) => {
+                if crate::ctx::is_errno(&e, errno::ESTALE) {
+                    tracing::warn!("durability lineage changed: earlier writes may not be durable");
+                    if let Err(why) = self.session.refresh_lineage().await {
+                        tracing::warn!(error = %why, "could not adopt the new lineage");
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// `Tfallocate` (`.Z` only; elsewhere `EOPNOTSUPP` without a round trip).
+    pub(crate) async fn fallocate(
+        &self,
+        fid: &Fid,
+        offset: u64,
+        length: u64,
+        mode: u32,
+    ) -> SResult<()> {
+        if self.dialect() != Dialect::Z {
+            return Err(SessionError::Server(errno::EOPNOTSUPP));
+        }
+        let msg = Message::Tfallocate(Tfallocate {
+            fid: fid.id(),
+            offset,
+            length,
+            mode,
+        });
+        match self.session.call(msg).await? {
+            Message::Rfallocate => Ok(()),
             other => Err(unexpected(&other)),
         }
     }
@@ -239,10 +291,15 @@ impl Ctx {
         }
     }
 
-    /// A file-system-wide flush: `Tfsync` on the attach root; servers that need an opened fid
+    /// A file-system-wide flush: at `.Z` a verified `Tfsyncdur` barrier without the INODE bit;
+    /// elsewhere `Tfsync` on the attach root; servers that need an opened fid
     /// (diod) get the root opened as a directory first.
     pub(crate) async fn sync_all(&self) -> SResult<()> {
         let root = self.session.root();
+        if self.dialect() == Dialect::Z {
+            // No INODE bit: a barrier over the whole filesystem.
+            return self.fsyncdur(root, 0).await;
+        }
         if !self.has(Quirk::FsyncNeedsOpen) {
             match self.fsync(root, false).await {
                 Err(e) if crate::ctx::is_errno(&e, errno::EBADF) => {
@@ -254,4 +311,17 @@ impl Ctx {
         let opened = self.open_listing(root).await?;
         self.fsync(&opened, false).await
     }
+}
+
+/// `Tfallocate` modes (PROTOCOL.md §3.5).
+pub(crate) mod falloc {
+    use super::fallocate;
+    /// Allocate the range (extends the size).
+    pub(crate) const ALLOCATE: u32 = 0;
+    /// Deallocate the range, keeping the size.
+    pub(crate) const PUNCH_HOLE: u32 = fallocate::PUNCH_HOLE | fallocate::KEEP_SIZE;
+    /// Zero the range (extends the size unless `KEEP_SIZE`).
+    pub(crate) const ZERO_RANGE: u32 = fallocate::ZERO_RANGE;
+    /// Zero the range, keeping the size.
+    pub(crate) const ZERO_RANGE_KEEP_SIZE: u32 = fallocate::ZERO_RANGE | fallocate::KEEP_SIZE;
 }

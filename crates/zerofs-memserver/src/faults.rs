@@ -68,6 +68,8 @@ impl ReplyLoss {
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
     losses: Mutex<Vec<ReplyLoss>>,
+    /// Rules whose matching request is applied and then answered `ESHUTDOWN`.
+    shutdowns: Mutex<Vec<ReplyLoss>>,
     delays: Mutex<Delays>,
 }
 
@@ -90,15 +92,18 @@ impl Faults {
 
     /// Whether the reply to `frame` is to be lost (using up one match).
     pub(crate) fn take_loss(&self, frame: &Frame) -> bool {
-        let mut losses = lock(&self.losses);
-        let Some(i) = losses.iter().position(|r| (r.predicate)(frame)) else {
-            return false;
-        };
-        losses[i].remaining -= 1;
-        if losses[i].remaining == 0 {
-            losses.remove(i);
+        take(&self.losses, frame)
+    }
+
+    pub(crate) fn add_shutdown(&self, rule: ReplyLoss) {
+        if rule.remaining > 0 {
+            lock(&self.shutdowns).push(rule);
         }
-        true
+    }
+
+    /// Whether the reply to `frame` is to be replaced by `ESHUTDOWN` (using up one match).
+    pub(crate) fn take_shutdown(&self, frame: &Frame) -> bool {
+        take(&self.shutdowns, frame)
     }
 
     pub(crate) fn set_delay(&self, ty: Option<MessageType>, delay: Option<Duration>) {
@@ -118,6 +123,19 @@ impl Faults {
         let d = lock(&self.delays);
         ty.and_then(|t| d.by_type.get(&t).copied()).or(d.all)
     }
+}
+
+/// Uses up one match of the first rule in `rules` that `frame` matches.
+fn take(rules: &Mutex<Vec<ReplyLoss>>, frame: &Frame) -> bool {
+    let mut rules = lock(rules);
+    let Some(i) = rules.iter().position(|r| (r.predicate)(frame)) else {
+        return false;
+    };
+    rules[i].remaining -= 1;
+    if rules[i].remaining == 0 {
+        rules.remove(i);
+    }
+    true
 }
 
 /// Locks a mutex, recovering from poisoning (a panicking test thread must not wedge the server).

@@ -35,6 +35,7 @@ mod counters;
 mod dispatch;
 mod faults;
 mod fs;
+mod ha;
 mod ledger;
 mod negotiate;
 mod server;

@@ -3,7 +3,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,7 +25,10 @@ use crate::ledger::Ledger;
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub config: Config,
-    pub state: Mutex<State>,
+    /// Shared by both nodes of an HA pair.
+    pub state: Arc<Mutex<State>>,
+    /// Whether this node serves requests (a follower answers `ENOTCONN` before dispatch).
+    pub leader: AtomicBool,
     pub counters: LiveCounters,
     pub faults: Faults,
     /// Bumped to close every live connection.
@@ -53,20 +56,31 @@ pub struct MemServer;
 impl MemServer {
     /// Binds the configured listeners and starts serving (on the current tokio runtime).
     pub async fn start(config: Config) -> io::Result<ServerHandle> {
+        let profile = config.generation.profile();
+        let state = State {
+            fs: Fs::new(profile, config.root_uid, config.root_gid),
+            ledger: Ledger::new(config.ledger_retention, config.ledger_capacity),
+            lineage: fresh_lineage(0),
+            writer_epoch: 0,
+        };
+        MemServer::start_node(config, Arc::new(Mutex::new(state)), true).await
+    }
+
+    /// Starts a node serving `state` (shared with another node in an HA pair).
+    pub(crate) async fn start_node(
+        config: Config,
+        state: Arc<Mutex<State>>,
+        leader: bool,
+    ) -> io::Result<ServerHandle> {
         if config.tcp.is_none() && config.unix.is_none() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "no listener configured (tcp and unix are both None)",
             ));
         }
-        let profile = config.generation.profile();
-        let state = State {
-            fs: Fs::new(profile, config.root_uid, config.root_gid),
-            ledger: Ledger::new(config.ledger_retention, config.ledger_capacity),
-            lineage: fresh_lineage(0),
-        };
         let shared = Arc::new(Shared {
-            state: Mutex::new(state),
+            state,
+            leader: AtomicBool::new(leader),
             counters: LiveCounters::default(),
             faults: Faults::default(),
             drops: watch::channel(0).0,
@@ -75,7 +89,7 @@ impl MemServer {
         });
         let (listeners, tcp_addr) =
             bind(&shared, shared.config.tcp, shared.config.unix.as_deref()).await?;
-        info!(generation = %shared.config.generation, ?tcp_addr, unix = ?shared.config.unix, "memserver listening");
+        info!(generation = %shared.config.generation, ?tcp_addr, unix = ?shared.config.unix, leader, "memserver listening");
         Ok(ServerHandle {
             inner: Arc::new(Inner {
                 unix_path: shared.config.unix.clone(),
@@ -87,7 +101,7 @@ impl MemServer {
     }
 }
 
-fn fresh_lineage(previous: u64) -> u64 {
+pub(crate) fn fresh_lineage(previous: u64) -> u64 {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -160,8 +174,8 @@ async fn bind(
 }
 
 #[derive(Debug)]
-struct Inner {
-    shared: Arc<Shared>,
+pub(crate) struct Inner {
+    pub(crate) shared: Arc<Shared>,
     tcp_addr: Option<SocketAddr>,
     unix_path: Option<PathBuf>,
     listeners: tokio::sync::Mutex<Vec<JoinHandle<()>>>,
@@ -171,7 +185,7 @@ struct Inner {
 /// clone controls the same server.
 #[derive(Debug, Clone)]
 pub struct ServerHandle {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl ServerHandle {

@@ -10,7 +10,7 @@
 mod reader;
 mod writer;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -25,6 +25,7 @@ use crate::core::{Core, Death, Link};
 use crate::effects::Effect;
 use crate::error::SessionError;
 use crate::fids::Clunker;
+use crate::hash::IntMap;
 use crate::request::Ticket;
 use crate::stats::Counters;
 use crate::tags::Tags;
@@ -69,7 +70,7 @@ struct Slot {
 #[derive(Debug, Default)]
 struct Inner {
     tags: Tags,
-    slots: HashMap<u16, Slot>,
+    slots: IntMap<u16, Slot>,
     dead: bool,
     deferred_clunks: VecDeque<(u32, u64)>,
 }
@@ -351,7 +352,10 @@ impl Conn {
             let dialect = self.dialect();
             match decode_reply(frame, dialect, request) {
                 Ok(msg) => {
-                    if !ticket.apply(&msg, dialect, self) {
+                    // A `.Z` "resend" answer (not leader, shutdown, unseen RETRY) is no
+                    // result: the effect waits for the resend's answer.
+                    let resend = ticket.resend_reason(&msg, dialect).is_some();
+                    if !resend && !ticket.apply(&msg, dialect, self) {
                         // Killed (by another thread) between taking the slot and applying:
                         // whatever the reply created died with the connection, and replay may
                         // already have taken its snapshot. Treat the request as lost.

@@ -1,9 +1,10 @@
 //! State shared by the session, its fids, its connections and their tasks.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{mpsc, watch};
-use zerofs_9p_proto::Dialect;
+use zerofs_9p_proto::{Dialect, OpId};
 
 use crate::conn::Conn;
 use crate::fids::FidTable;
@@ -38,6 +39,63 @@ pub(crate) struct Core {
     /// Set once the session is dropped: the supervisor abandons any attempt in progress.
     pub(crate) shutdown: watch::Sender<bool>,
     params: Mutex<(Dialect, u32)>,
+    /// Source of fresh `.Z` op-ids.
+    pub(crate) op_ids: OpIds,
+}
+
+/// Fresh 16-byte `.Z` op-ids: a per-session 128-bit random key (from the OS-seeded keys of
+/// std's `RandomState`, the clock and a process-wide counter) mixed with a per-session counter
+/// through the SplitMix64 finaliser. The finaliser is a bijection, so the high half never
+/// repeats within a session; across sessions and clients ids differ by their random keys.
+/// No cryptographic strength is needed: ids only have to be unique for the server's 150 s
+/// retention.
+#[derive(Debug)]
+pub(crate) struct OpIds {
+    keys: [u64; 2],
+    counter: AtomicU64,
+}
+
+/// The SplitMix64 output function (a bijection on u64).
+pub(crate) const fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl OpIds {
+    pub(crate) fn new() -> OpIds {
+        use std::hash::{BuildHasher, Hasher};
+        static SESSIONS: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(nanos);
+        h.write_u64(SESSIONS.fetch_add(1, Ordering::Relaxed));
+        h.write_usize(&nanos as *const u128 as usize);
+        h.write_u32(std::process::id());
+        let a = h.finish();
+        h.write_u64(a);
+        let b = h.finish();
+        OpIds {
+            keys: [a, b],
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// A fresh op-id (never all-zero).
+    pub(crate) fn next(&self) -> OpId {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let hi = mix64(self.keys[0] ^ n);
+        let lo = mix64(self.keys[1].wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&hi.to_le_bytes());
+        id[8..].copy_from_slice(&lo.to_le_bytes());
+        if id == [0; 16] {
+            id[0] = 1;
+        }
+        OpId(id)
+    }
 }
 
 impl Core {
@@ -50,6 +108,7 @@ impl Core {
             death,
             shutdown: watch::Sender::new(false),
             params: Mutex::new((Dialect::Plain, 0)),
+            op_ids: OpIds::new(),
         };
         (Arc::new(core), rx)
     }
@@ -96,5 +155,41 @@ impl Core {
                 std::future::pending::<()>().await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn op_ids_are_unique_nonzero_and_differ_between_sessions() {
+        let a = OpIds::new();
+        let b = OpIds::new();
+        let mut seen = HashSet::new();
+        for _ in 0..20_000 {
+            let id = a.next();
+            assert!(!id.is_none());
+            assert!(seen.insert(id), "repeated op-id {id:?}");
+            assert!(
+                seen.insert(b.next()),
+                "two sessions produced the same op-id"
+            );
+        }
+        // The keys are random: two generators do not start alike.
+        assert_ne!(OpIds::new().next(), OpIds::new().next());
+    }
+
+    #[test]
+    fn op_id_bits_look_uniform() {
+        let ids = OpIds::new();
+        let mut ones = 0u32;
+        for _ in 0..1000 {
+            ones += ids.next().0.iter().map(|b| b.count_ones()).sum::<u32>();
+        }
+        let mean = f64::from(ones) / 1000.0;
+        assert!((60.0..68.0).contains(&mean), "mean set bits {mean}");
     }
 }

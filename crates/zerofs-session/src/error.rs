@@ -62,6 +62,23 @@ pub enum SessionError {
     /// `Tremove`): it may or may not have been applied.
     #[error("connection lost with a non-resendable request in flight; outcome unknown")]
     Ambiguous,
+    /// `.Z`: a de-duplicated mutation was written but never answered (its connection died, or
+    /// the server answered `ESHUTDOWN`), and no resend with RETRY got an answer within the
+    /// retry horizon ([`Options::retry_horizon`](crate::Options)). It may or may not have been
+    /// applied; check the state before repeating it.
+    #[error(
+        "outcome unknown: no answer within the {}-second retry horizon after the connection \
+         was lost; the operation may or may not have been applied",
+        horizon.as_secs_f64()
+    )]
+    OutcomeUnknown {
+        /// The horizon that expired.
+        horizon: std::time::Duration,
+    },
+    /// `.Z` high availability: every server of the set answered `ENOTCONN` (not the serving
+    /// leader) for the whole retry horizon.
+    #[error("no server of the set is the serving leader")]
+    NotLeader,
     /// The server answered with a reply of the wrong type (the connection is recycled).
     #[error("protocol violation: {0}")]
     Protocol(String),
@@ -82,6 +99,8 @@ impl SessionError {
             SessionError::TooLarge { .. } => EINVAL,
             SessionError::PartialWalk { .. } => ENOENT,
             SessionError::Connect { errno, .. } => errno.unwrap_or(EIO),
+            SessionError::OutcomeUnknown { .. } => ETIMEDOUT,
+            SessionError::NotLeader => ESHUTDOWN,
             _ => EIO,
         }
     }

@@ -9,7 +9,6 @@
 //! Lock order: the fid table lock may be held while taking a connection's lock, never the
 //! reverse; tickets are never dropped while either is held.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -18,6 +17,7 @@ use zerofs_9p_proto::{LockType, Qid};
 
 use crate::conn::Conn;
 use crate::core::Core;
+use crate::hash::IntMap;
 
 /// A byte-range lock held through a fid, re-taken on replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +95,7 @@ impl Record {
 /// All fids of a session.
 #[derive(Debug)]
 pub(crate) struct FidTable {
-    records: HashMap<u32, Record>,
+    records: IntMap<u32, Record>,
     free: Vec<u32>,
     next: u32,
     next_generation: u64,
@@ -108,7 +108,7 @@ pub(crate) struct FidTable {
 impl Default for FidTable {
     fn default() -> Self {
         FidTable {
-            records: HashMap::new(),
+            records: IntMap::default(),
             free: Vec::new(),
             next: 1,
             next_generation: 1,

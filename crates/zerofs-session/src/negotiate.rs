@@ -50,6 +50,9 @@ pub enum NegotiateError {
     /// The negotiated msize is below 4096.
     #[error("negotiated msize {0} is below the minimum of 4096")]
     MsizeTooSmall(u32),
+    /// The server answered `ENOTCONN`: it is not the serving leader of its HA set.
+    #[error("server is not the serving leader")]
+    NotLeader,
     /// `Tgetlineage` failed in a `.Z` session.
     #[error("Tgetlineage failed: {0}")]
     Lineage(String),
@@ -118,6 +121,9 @@ pub(crate) async fn negotiate(conn: &Arc<Conn>, msize: u32) -> Result<Negotiated
                 token,
                 writer_epoch,
             }),
+            Message::Rlerror(e) if e.ecode == zerofs_9p_proto::consts::errno::ENOTCONN => {
+                return Err(NegotiateError::NotLeader);
+            }
             other => return Err(NegotiateError::Lineage(format!("{other:?}"))),
         }
     } else {

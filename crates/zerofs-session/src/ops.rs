@@ -3,8 +3,8 @@
 use bytes::Bytes;
 use zerofs_9p_proto::consts::{MAXWELEM, getattr};
 use zerofs_9p_proto::{
-    Message, Qid, Rlcreateattr, Rlopen, Stat, Tgetattr, Tlcreateattr, Tlopenat, Tremove, Twalk,
-    Txattrwalk,
+    Message, Qid, Rlcreateattr, Rlopen, Rlopenatread, Stat, Tgetattr, Tlcreateattr, Tlopenat,
+    Tlopenatread, Tremove, Twalk, Txattrwalk,
 };
 
 use crate::effects::{BindHow, Effect};
@@ -179,6 +179,39 @@ impl Session {
         });
         match self.request(msg, effect, &[fid.id(), new.id()]).await? {
             Message::Rlopenat(r) => Ok((new, r)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Clones and opens `fid` and reads up to `count` bytes from offset 0 in one round trip
+    /// (`.Z` `Tlopenatread`). The new fid is open whatever the prefetch gave; `eof` in the
+    /// reply means `data` is the whole file (a zero-copy slice of the receive buffer);
+    /// otherwise discard `data` and read normally. `count` is lowered to fit the msize.
+    pub async fn lopenatread(
+        &self,
+        fid: &Fid,
+        flags: u32,
+        count: u32,
+    ) -> Result<(Fid, Rlopenatread), SessionError> {
+        let new = self.alloc_fid();
+        let how = BindHow::OpenAt {
+            src: fid.id(),
+            flags,
+        };
+        let effect = Effect::Bind {
+            fid: new.id(),
+            generation: new.generation(),
+            how,
+        };
+        let mut msg = Message::Tlopenatread(Tlopenatread {
+            fid: fid.id(),
+            newfid: new.id(),
+            flags,
+            count,
+        });
+        crate::request::clamp_reply_count(&mut msg, self.msize());
+        match self.request(msg, effect, &[fid.id(), new.id()]).await? {
+            Message::Rlopenatread(r) => Ok((new, r)),
             other => Err(unexpected(&other)),
         }
     }

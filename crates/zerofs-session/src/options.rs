@@ -4,6 +4,12 @@ use std::time::Duration;
 
 use zerofs_9p_proto::consts::{MAX_MSIZE, MIN_MSIZE};
 
+/// The default retry horizon of `.Z` mutations (PROTOCOL.md §3.5.1).
+pub const RETRY_HORIZON: Duration = Duration::from_secs(120);
+
+/// How long servers keep an op-id's outcome; a resend later than this could apply twice.
+const SERVER_RETENTION: Duration = Duration::from_secs(150);
+
 /// How long to wait between reconnect attempts: `base · 2^n`, capped at `cap`, each delay
 /// multiplied by a random factor in `[1 − jitter, 1]`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,7 +67,8 @@ pub struct Options {
     /// Export selector (`aname`); ZeroFS roots the session at that subtree, diod needs the
     /// exported path. Default: empty (the whole file system).
     pub aname: String,
-    /// msize proposed in `Tversion` (default 1 MiB, clamped to `[4096, 10 MiB]`).
+    /// msize proposed in `Tversion` (default 1 MiB + 4 KiB, so that a 1 MiB read or write
+    /// travels in one message; clamped to `[4096, 10 MiB]`).
     pub msize: u32,
     /// Bound on dial + version + attach of the first connection, and on each reconnect
     /// attempt (dial + negotiation + replay). Default 30 s; `None` = unbounded.
@@ -75,6 +82,12 @@ pub struct Options {
     /// Most request + expected reply bytes buffered for callers at once (default 64 MiB);
     /// more wait. A single request larger than this still runs, alone.
     pub max_buffered_bytes: usize,
+    /// `.Z` only: how long a de-duplicated mutation whose outcome is unknown (its connection
+    /// died after it was written, or the server answered `ESHUTDOWN`) keeps being resent with
+    /// RETRY before it fails with [`SessionError::OutcomeUnknown`](crate::SessionError), and how
+    /// long requests are re-routed while no server of the set is the leader. Default 120 s
+    /// (servers keep op-ids for 150 s); clamped to at most 150 s.
+    pub retry_horizon: Duration,
 }
 
 impl Default for Options {
@@ -85,12 +98,13 @@ impl Default for Options {
             gid: default_gid(),
             uname: std::env::var("USER").unwrap_or_else(|_| uid.to_string()),
             aname: String::new(),
-            msize: 1 << 20,
+            msize: (1 << 20) + 4096,
             connect_timeout: Some(Duration::from_secs(30)),
             backoff: Backoff::default(),
             max_in_flight: 1024,
             bulk_window: 8,
             max_buffered_bytes: 64 << 20,
+            retry_horizon: RETRY_HORIZON,
         }
     }
 }
@@ -102,6 +116,7 @@ impl Options {
         self.max_in_flight = self.max_in_flight.clamp(1, 32768);
         self.bulk_window = self.bulk_window.clamp(1, 256);
         self.max_buffered_bytes = self.max_buffered_bytes.clamp(1 << 16, 1 << 40);
+        self.retry_horizon = self.retry_horizon.min(SERVER_RETENTION);
         self
     }
 }
@@ -134,10 +149,16 @@ mod tests {
     #[test]
     fn defaults_are_documented_values() {
         let o = Options::default();
-        assert_eq!(o.msize, 1 << 20);
+        assert_eq!(o.msize, (1 << 20) + 4096);
         assert_eq!(o.connect_timeout, Some(Duration::from_secs(30)));
         assert_eq!(o.bulk_window, 8);
         assert_eq!(o.aname, "");
+        assert_eq!(o.retry_horizon, Duration::from_secs(120));
+        let long = Options {
+            retry_horizon: Duration::from_secs(999),
+            ..Options::default()
+        };
+        assert_eq!(long.normalized().retry_horizon, Duration::from_secs(150));
         assert!(!o.uname.is_empty());
     }
 

@@ -1,9 +1,11 @@
 //! A request's life across connections: its ticket, and the send/wait/resend loop.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::OwnedSemaphorePermit;
 use zerofs_9p_proto::consts::envelope::RETRY;
+use zerofs_9p_proto::consts::errno::{ENOTCONN, ESHUTDOWN, ESTALE};
 use zerofs_9p_proto::{Dialect, Envelope, Frame, Message};
 
 use crate::conn::{Conn, Delivery, Reply, SendError, decode_reply};
@@ -27,6 +29,22 @@ pub(crate) struct Ticket {
     pub(crate) sent_before: bool,
     /// The `.Z` envelope (op-id and epoch); `Envelope::NONE` = no de-duplication.
     pub(crate) envelope: Envelope,
+    /// How long resends of an unknown outcome and re-routes away from non-leaders go on.
+    pub(crate) horizon: Duration,
+}
+
+/// A `.Z` error answer that asks for a resend rather than being the request's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resend {
+    /// `ENOTCONN`: refused before dispatch by a server that is not the serving leader; safe
+    /// to send elsewhere unchanged.
+    NotLeader,
+    /// `ESHUTDOWN`: leadership lost mid-request; the outcome is unknown, resend with RETRY.
+    Shutdown,
+    /// `ESTALE` to a RETRY: the server never saw the op-id (the lost attempt never reached
+    /// it), so the operation was not applied; resend it as a first attempt with the same
+    /// op-id (a late original is still de-duplicated by it).
+    UnseenRetry,
 }
 
 impl Ticket {
@@ -66,6 +84,7 @@ impl Ticket {
             _permits: permits,
             sent_before: false,
             envelope: Envelope::NONE,
+            horizon: crate::options::RETRY_HORIZON,
         })
     }
 
@@ -78,6 +97,24 @@ impl Ticket {
             _permits: Vec::new(),
             sent_before: false,
             envelope: Envelope::NONE,
+            horizon: crate::options::RETRY_HORIZON,
+        }
+    }
+
+    /// Whether `reply` (to the attempt this ticket last sent) asks for a resend. Only in
+    /// `.Z`, and only for requests that may be resent; the effect is then left unapplied.
+    pub(crate) fn resend_reason(&self, reply: &Message, dialect: Dialect) -> Option<Resend> {
+        let Message::Rlerror(e) = reply else {
+            return None;
+        };
+        if dialect != Dialect::Z || !self.effect.resendable() {
+            return None;
+        }
+        match e.ecode {
+            ENOTCONN => Some(Resend::NotLeader),
+            ESHUTDOWN => Some(Resend::Shutdown),
+            ESTALE if self.envelope().is_retry() => Some(Resend::UnseenRetry),
+            _ => None,
         }
     }
 
@@ -162,14 +199,42 @@ impl Drop for Ticket {
 
 /// Sends `frame` and waits for its reply, waiting out disconnections and resending after
 /// replay. `Rlerror` becomes `SessionError::Server`.
+///
+/// `.Z` rules: a de-duplicated mutation (non-zero op-id) whose attempt may have been seen is
+/// resent with RETRY and the same envelope until the ticket's horizon, counted from the first
+/// unanswered attempt, runs out ([`SessionError::OutcomeUnknown`]); `ENOTCONN` (not the
+/// leader) kills the connection so the supervisor finds the leader, then resends unchanged;
+/// `ESHUTDOWN` does the same with RETRY; `ESTALE` to a RETRY resends as a first attempt.
 pub(crate) async fn exchange(
     core: &Arc<Core>,
     mut frame: Frame,
     mut ticket: Ticket,
 ) -> Result<Message, SessionError> {
     let request = frame.message.msg_type();
+    // When an attempt was first possibly seen without an answer (de-duplicated requests).
+    let mut unknown_since: Option<Instant> = None;
+    // When a server first answered "not the leader".
+    let mut rerouting_since: Option<Instant> = None;
     loop {
-        let conn = core.wait_up().await;
+        let conn = if let Some(since) = unknown_since.filter(|_| ticket.envelope.deduplicates()) {
+            let horizon = ticket.horizon;
+            let left = horizon.saturating_sub(since.elapsed());
+            if left.is_zero() {
+                return Err(SessionError::OutcomeUnknown { horizon });
+            }
+            match tokio::time::timeout(left, core.wait_up()).await {
+                Ok(c) => c,
+                Err(_) => return Err(SessionError::OutcomeUnknown { horizon }),
+            }
+        } else if let Some(since) = rerouting_since {
+            let left = ticket.horizon.saturating_sub(since.elapsed());
+            match tokio::time::timeout(left, core.wait_up()).await {
+                Ok(c) if !left.is_zero() => c,
+                _ => return Err(SessionError::NotLeader),
+            }
+        } else {
+            core.wait_up().await
+        };
         ticket.check_fids()?;
         // A request cut for a larger msize and resent after a reconnect that shrank it must
         // not ask for a reply the new connection cannot carry (diod refuses such counts, and
@@ -199,20 +264,49 @@ pub(crate) async fn exchange(
         };
         match delivery {
             Delivery::Reply { reply, ticket: t } => {
+                let dialect = inflight.conn().dialect();
                 let msg = match reply {
                     Reply::Decoded(m) => m,
-                    Reply::Raw(bytes) => {
-                        match decode_reply(bytes, inflight.conn().dialect(), request) {
-                            Ok(m) => m,
-                            Err(why) => {
-                                inflight.conn().violation(why);
-                                ticket = t;
-                                ticket.sent_before = true;
-                                continue;
-                            }
+                    Reply::Raw(bytes) => match decode_reply(bytes, dialect, request) {
+                        Ok(m) => m,
+                        Err(why) => {
+                            inflight.conn().violation(why);
+                            ticket = t;
+                            ticket.sent_before = true;
+                            unknown_since.get_or_insert_with(Instant::now);
+                            continue;
+                        }
+                    },
+                };
+                if let Some(why) = t.resend_reason(&msg, dialect) {
+                    ticket = t;
+                    match why {
+                        Resend::NotLeader => {
+                            tracing::debug!(
+                                conn = inflight.conn().id,
+                                "not the leader; re-routing"
+                            );
+                            rerouting_since.get_or_insert_with(Instant::now);
+                            inflight
+                                .conn()
+                                .kill("server is not the serving leader".into());
+                        }
+                        Resend::Shutdown => {
+                            tracing::debug!(
+                                conn = inflight.conn().id,
+                                "leader shutting down; resending"
+                            );
+                            ticket.sent_before = true;
+                            unknown_since.get_or_insert_with(Instant::now);
+                            inflight.conn().kill("server answered ESHUTDOWN".into());
+                        }
+                        Resend::UnseenRetry => {
+                            tracing::debug!("RETRY of an op-id the server never saw; resending");
+                            ticket.sent_before = false;
                         }
                     }
-                };
+                    continue;
+                }
                 drop(t);
                 return match msg {
                     Message::Rlerror(e) => Err(SessionError::Server(e.ecode)),
@@ -224,6 +318,9 @@ pub(crate) async fn exchange(
                 t.sent_before |= sent;
                 if sent && !t.resendable() {
                     return Err(SessionError::Ambiguous);
+                }
+                if sent {
+                    unknown_since.get_or_insert_with(Instant::now);
                 }
                 ticket = t;
             }

@@ -8,13 +8,14 @@ use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 use zerofs_9p_proto::consts::{NOFID, READ_OVERHEAD};
-use zerofs_9p_proto::{Dialect, Frame, Message, Qid, Tattach};
+use zerofs_9p_proto::{Dialect, Envelope, Frame, Message, Qid, Tattach};
 
 use crate::conn::Conn;
 use crate::core::{Core, Death, Link};
 use crate::effects::{BindHow, Effect, effect_of, referenced_fids, typed_only};
 use crate::error::SessionError;
 use crate::fids::{Clunker, Fid};
+use crate::ha::TargetSet;
 use crate::negotiate::{Lineage, NegotiateError, Negotiated, negotiate};
 use crate::options::Options;
 use crate::request::{Ticket, exchange, once};
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     in_flight: Arc<Semaphore>,
     bytes: Arc<Semaphore>,
     pub(crate) lineage: Mutex<Option<Lineage>>,
+    /// The lineage token writes since the last acknowledged change were made under.
+    durability_token: AtomicU64,
     root: Fid,
 }
 
@@ -97,20 +100,33 @@ impl fmt::Display for AttemptError {
 }
 
 /// Dials and negotiates a new connection; the caller attaches or replays, then publishes.
+/// With an HA set, a server that is not the leader is passed over for the next one (each
+/// server of the set is tried at most once per call).
 pub(crate) async fn dial(
     core: &Arc<Core>,
     connector: &dyn Connector,
     msize: u32,
 ) -> Result<(ConnHandle, Negotiated), AttemptError> {
-    let t = connector.connect().await.map_err(AttemptError::Dial)?;
-    let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
-    let conn = Conn::start(core.clone(), id, t.reader, t.writer, msize);
-    let handle = ConnHandle(KillOnDrop(Some(conn.clone())));
-    core.fids().conn_id = id;
-    let n = negotiate(&conn, msize)
-        .await
-        .map_err(AttemptError::Negotiate)?;
-    Ok((handle, n))
+    let tries = connector.candidates().max(1);
+    let mut tried = 0;
+    loop {
+        let t = connector.connect().await.map_err(AttemptError::Dial)?;
+        let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
+        let conn = Conn::start(core.clone(), id, t.reader, t.writer, msize);
+        let handle = ConnHandle(KillOnDrop(Some(conn.clone())));
+        core.fids().conn_id = id;
+        tried += 1;
+        match negotiate(&conn, msize).await {
+            Ok(n) => return Ok((handle, n)),
+            Err(NegotiateError::NotLeader) => {
+                connector.not_leader();
+                if tried >= tries {
+                    return Err(AttemptError::Negotiate(NegotiateError::NotLeader));
+                }
+            }
+            Err(e) => return Err(AttemptError::Negotiate(e)),
+        }
+    }
 }
 
 /// A connection being set up; killed if dropped before [`ConnHandle::publish`].
@@ -140,14 +156,38 @@ impl ConnHandle {
 }
 
 impl Session {
-    /// Connects to a target string (see [`Target`]) with `opts`.
+    /// Connects to a target string (see [`Target`]) with `opts`. A comma-separated list
+    /// (`node-a:5564,node-b:5564`) is an HA set (see [`Session::connect_multi`]).
     pub async fn connect(target: &str, opts: Options) -> Result<Session, SessionError> {
-        let t = Target::parse(target).map_err(|e| SessionError::Connect {
+        let refused = |e: crate::target::TargetError| SessionError::Connect {
             target: target.to_owned(),
             message: e.to_string(),
             errno: None,
-        })?;
+        };
+        if target.contains(',') {
+            let set = TargetSet::parse(target).map_err(refused)?;
+            return Session::connect_with(set, opts).await;
+        }
+        let t = Target::parse(target).map_err(refused)?;
         Session::connect_with(t, opts).await
+    }
+
+    /// Connects to the serving leader of an HA set: every target is probed (a server that
+    /// answers `ENOTCONN` is not the leader), and after any disconnect the set is probed
+    /// again. While no server of the set leads, the first connection keeps probing (every
+    /// backoff delay) until the connect timeout.
+    pub async fn connect_multi(targets: &[String], opts: Options) -> Result<Session, SessionError> {
+        let parsed = targets
+            .iter()
+            .map(|t| Target::parse(t))
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(TargetSet::new)
+            .map_err(|e| SessionError::Connect {
+                target: targets.join(","),
+                message: e.to_string(),
+                errno: None,
+            })?;
+        Session::connect_with(parsed, opts).await
     }
 
     /// Connects through any [`Connector`] (the supervisor redials through it after a loss).
@@ -159,7 +199,7 @@ impl Session {
         let connector: Arc<dyn Connector> = Arc::new(connector);
         let (core, deaths) = Core::new();
         let target = connector.describe();
-        let attempt = initial(&core, &*connector, &opts);
+        let attempt = initial_until_leader(&core, &*connector, &opts);
         let result = match opts.connect_timeout {
             Some(d) => tokio::time::timeout(d, attempt).await.unwrap_or_else(|_| {
                 Err(AttemptError::Replay(format!(
@@ -183,6 +223,7 @@ impl Session {
             bytes: Arc::new(Semaphore::new(opts.max_buffered_bytes)),
             opts,
             connector,
+            durability_token: AtomicU64::new(negotiated.lineage.map_or(0, |l| l.token)),
             lineage: Mutex::new(negotiated.lineage),
             root,
         });
@@ -225,6 +266,38 @@ impl Session {
             .lineage
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `.Z`: the lineage token to send in `Tfsyncdur`: the token of the first connection, kept
+    /// across reconnects (writes made under it may be lost if the server's lineage changed,
+    /// which the barrier then reports with `ESTALE`) until
+    /// [`refresh_lineage`](Self::refresh_lineage). 0 outside `.Z`.
+    pub fn durability_token(&self) -> u64 {
+        self.shared.durability_token.load(Ordering::Acquire)
+    }
+
+    /// Asks the server for its current lineage (`Tgetlineage`, `.Z` only) and adopts it for
+    /// later barriers: called after a barrier failed with `ESTALE` and the caller was told
+    /// that earlier writes may not be durable.
+    pub async fn refresh_lineage(&self) -> Result<Lineage, SessionError> {
+        match self.call(Message::Tgetlineage).await? {
+            Message::Rgetlineage(r) => {
+                let l = Lineage {
+                    token: r.token,
+                    writer_epoch: r.writer_epoch,
+                };
+                *self
+                    .shared
+                    .lineage
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(l);
+                self.shared
+                    .durability_token
+                    .store(l.token, Ordering::Release);
+                Ok(l)
+            }
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// Whether a connection is published right now.
@@ -286,7 +359,16 @@ impl Session {
         let span = tracing::trace_span!("9p.request", ty = msg.name());
         async move {
             let permits = self.permits(request_cost(&msg)).await?;
-            let ticket = Ticket::new(self.core().clone(), effect, fids, permits)?;
+            let mut ticket = Ticket::new(self.core().clone(), effect, fids, permits)?;
+            ticket.horizon = self.shared.opts.retry_horizon;
+            if Dialect::Z.has_envelope(msg.msg_type()) {
+                // A fresh op-id per operation, kept (with the epoch) across every resend.
+                ticket.envelope = Envelope {
+                    op_id: self.core().op_ids.next(),
+                    flags: 0,
+                    origin_epoch: self.lineage().map_or(0, |l| l.writer_epoch),
+                };
+            }
             exchange(self.core(), Frame::new(0, msg), ticket).await
         }
         .instrument(span)
@@ -373,6 +455,34 @@ fn request_cost(m: &Message) -> usize {
         _ => 0,
     };
     m.body_len() + 64 + reply as usize + READ_OVERHEAD as usize
+}
+
+/// First connection; with an HA set, keeps probing (backoff between rounds) while no server
+/// is the leader.
+async fn initial_until_leader(
+    core: &Arc<Core>,
+    connector: &dyn Connector,
+    opts: &Options,
+) -> Result<(Fid, Negotiated), AttemptError> {
+    let mut jitter = crate::supervisor::Jitter::seeded();
+    let mut round = 0u32;
+    loop {
+        match initial(core, connector, opts).await {
+            Err(AttemptError::Negotiate(NegotiateError::NotLeader))
+                if connector.candidates() > 1 =>
+            {
+                tracing::debug!(round, "no server of the set is the leader yet");
+            }
+            Err(AttemptError::Attach(Some(zerofs_9p_proto::consts::errno::ENOTCONN)))
+                if connector.candidates() > 1 =>
+            {
+                connector.not_leader();
+            }
+            other => return other,
+        }
+        tokio::time::sleep(opts.backoff.delay(round, jitter.unit())).await;
+        round = round.saturating_add(1);
+    }
 }
 
 /// First connection: dial, negotiate, attach the root, publish.

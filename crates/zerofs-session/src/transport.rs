@@ -43,6 +43,14 @@ pub trait Connector: Send + Sync + fmt::Debug + 'static {
     fn connect(&self) -> BoxFuture<'_, io::Result<Transport>>;
     /// A description for errors and traces.
     fn describe(&self) -> String;
+    /// How many servers it can reach (an HA set); the session probes that many before it
+    /// gives up an attempt because none is the leader. Default 1.
+    fn candidates(&self) -> usize {
+        1
+    }
+    /// The server last connected answered "not the serving leader": the next
+    /// [`connect`](Self::connect) should start with another one. Default: nothing.
+    fn not_leader(&self) {}
 }
 
 /// TCP keepalive: first probe after 45 s idle, then every 15 s.

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
 use zerofs_9p_proto::Stat;
@@ -20,18 +20,64 @@ use crate::records::OpenOptions;
 /// Bytes asked for per span once a file outgrows the size it reported.
 const MAX_READ_CALL: usize = 64 << 20;
 
-/// Joins read results: the only part as is, several copied once into an exact-size buffer.
-fn concat(mut parts: Vec<Bytes>) -> Bytes {
-    parts.retain(|p| !p.is_empty());
-    match parts.len() {
-        0 => Bytes::new(),
-        1 => parts.pop().unwrap_or_default(),
-        _ => {
-            let mut out = BytesMut::with_capacity(parts.iter().map(Bytes::len).sum());
-            for p in &parts {
-                out.extend_from_slice(p);
+/// Joins read results as they arrive: a lone part is kept as is (no copy); from the second
+/// part on, every part is copied into one buffer reserved for the expected total and then
+/// dropped, so the data is held once (plus the parts in flight), not twice.
+#[derive(Debug)]
+pub(crate) struct Gather {
+    lone: Option<Bytes>,
+    buf: Vec<u8>,
+    expect: usize,
+}
+
+impl Gather {
+    /// An empty result expected to grow to about `expect` bytes (an upper bound is fine:
+    /// pages reserved but never written are never touched).
+    pub(crate) fn new(expect: usize) -> Gather {
+        Gather {
+            lone: None,
+            buf: Vec::new(),
+            expect,
+        }
+    }
+
+    /// Bytes gathered so far.
+    pub(crate) fn len(&self) -> usize {
+        self.lone.as_ref().map_or(self.buf.len(), Bytes::len)
+    }
+
+    /// Appends one part.
+    pub(crate) fn push(&mut self, part: Bytes) {
+        if part.is_empty() {
+            return;
+        }
+        if self.lone.is_none() && self.buf.is_empty() {
+            self.lone = Some(part);
+            return;
+        }
+        if let Some(first) = self.lone.take() {
+            let need = first.len() + part.len();
+            // A size the server reported may be absurd: if the reservation is refused, grow
+            // with the data instead.
+            if self.buf.try_reserve_exact(self.expect.max(need)).is_err() {
+                self.buf.reserve(need);
             }
-            out.freeze()
+            self.buf.extend_from_slice(&first);
+        }
+        self.buf.extend_from_slice(&part);
+    }
+
+    /// The gathered bytes.
+    pub(crate) fn finish(mut self) -> Bytes {
+        match self.lone {
+            Some(b) => b,
+            None => {
+                // A result far below its reservation (a short read) gives the rest back.
+                if self.buf.len() < self.buf.capacity() / 2 {
+                    self.buf.shrink_to_fit();
+                }
+                Bytes::from(self.buf)
+            }
         }
     }
 }
@@ -47,8 +93,7 @@ impl Ctx {
     /// a short first chunk is the whole file, else a `Tgetattr` gives the size and the rest
     /// is read the same way. A file that fits one reply is returned uncopied.
     pub(crate) async fn read_to_end(&self, fid: &Fid, size_hint: Option<u64>) -> SResult<Bytes> {
-        let mut parts = Vec::new();
-        let mut have = 0u64;
+        let mut out = Gather::new(0);
         let mut size = size_hint;
         if size.is_none() {
             let chunk = self.session.read_chunk(fid) as usize;
@@ -56,11 +101,13 @@ impl Ctx {
             if first.len() < chunk {
                 return Ok(first);
             }
-            have = first.len() as u64;
-            parts.push(first);
+            out.push(first);
             size = Some(self.getattr(fid).await?.size);
         }
+        // The whole file goes into one buffer reserved for the size it reported.
+        out.expect = size.map_or(0, |s| usize::try_from(s).unwrap_or(usize::MAX));
         loop {
+            let have = out.len() as u64;
             // Past the expected size, keep going in large spans until a short one (growth).
             let want = match size.take() {
                 Some(s) if s >= have => usize::try_from(s - have)
@@ -68,12 +115,9 @@ impl Ctx {
                     .saturating_add(1),
                 _ => MAX_READ_CALL,
             };
-            let got = self.read_span(fid, have, want).await?;
-            have += got.len() as u64;
-            let done = got.len() < want;
-            parts.push(got);
-            if done {
-                return Ok(concat(parts));
+            let got = self.read_span_into(fid, have, want, &mut out).await?;
+            if got < want {
+                return Ok(out.finish());
             }
         }
     }
@@ -83,8 +127,21 @@ impl Ctx {
     /// holds, not `len`; a result served by one reply is that reply's buffer (no copy), and a
     /// longer one is copied once into an exact-size buffer.
     pub(crate) async fn read_span(&self, fid: &Fid, offset: u64, len: usize) -> SResult<Bytes> {
+        let mut out = Gather::new(len);
+        self.read_span_into(fid, offset, len, &mut out).await?;
+        Ok(out.finish())
+    }
+
+    /// [`read_span`](Self::read_span) appending to `out`; returns the bytes appended.
+    async fn read_span_into(
+        &self,
+        fid: &Fid,
+        offset: u64,
+        len: usize,
+        out: &mut Gather,
+    ) -> SResult<usize> {
         let window = self.session.options().bulk_window;
-        let mut parts = Vec::new();
+        let mut got = 0usize;
         let mut issued = 0usize;
         let mut pending = FuturesOrdered::new();
         loop {
@@ -99,12 +156,13 @@ impl Ctx {
             };
             let data = result?;
             let short = data.len() < asked;
-            parts.push(data);
+            got += data.len();
+            out.push(data);
             if short {
                 break;
             }
         }
-        Ok(concat(parts))
+        Ok(got)
     }
 
     /// Writes all of `data` at `offset` (pipelined); a short write is `Io{EIO}`.
@@ -135,7 +193,9 @@ impl Client {
     /// Reads a whole file.
     ///
     /// Round trips: walk (with the size at gen 1+) + `Tlopen` + the reads, pipelined; a file
-    /// that fits one read chunk is returned in the receive buffer, with no copy.
+    /// that fits one read chunk is returned in the receive buffer, with no copy. At `.Z`,
+    /// walk + one `Tlopenatread` for a file that fits one reply (its prefetched bytes are
+    /// returned without a copy); a larger one continues with pipelined reads.
     pub async fn read(&self, path: impl AsRef<Path>) -> Result<Bytes, ZeroFsError> {
         let cx = self.cx()?;
         let p = ValidPath::new(path.as_ref())?;
@@ -146,6 +206,19 @@ impl Client {
             .at(d)?;
         if crate::walk::node_is_dir(&fid, stat.as_ref()) == Some(true) {
             return Err(ZeroFsError::IsADirectory { path: p.display });
+        }
+        if cx.dialect() == zerofs_9p_proto::Dialect::Z {
+            // Open and prefetch in one round trip; a whole file comes back uncopied.
+            let count = cx.session.read_chunk(&fid);
+            let (opened, r) = cx
+                .session
+                .lopenatread(&fid, open::RDONLY, count)
+                .await
+                .at(d)?;
+            if r.eof {
+                return Ok(r.data);
+            }
+            return cx.read_to_end(&opened, stat.map(|s| s.size)).await.at(d);
         }
         cx.session.lopen(&fid, open::RDONLY).await.at(d)?;
         cx.read_to_end(&fid, stat.map(|s| s.size)).await.at(d)

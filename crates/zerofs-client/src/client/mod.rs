@@ -62,35 +62,52 @@ impl Client {
     /// Connects to `target` with `opts` (identity, export, msize, timeout).
     ///
     /// Negotiates the best dialect the server grants (`9P2000.L.Z`, `.zerofs2`, `.zerofs`,
-    /// then plain `9P2000.L`, which also suits diod) and attaches as `opts.uid`.
+    /// then plain `9P2000.L`, which also suits diod) and attaches as `opts.uid`. A
+    /// comma-separated list (`node-a:5564,node-b:5564`) is an HA set, as with
+    /// [`connect_multi`](Self::connect_multi).
     pub async fn connect_with(
         target: &str,
         opts: ConnectOptions,
     ) -> Result<Arc<Client>, ZeroFsError> {
-        let gid = opts.effective_gid();
-        let options = Options {
-            uid: opts.effective_uid(),
-            gid,
-            uname: opts.effective_uname(),
-            aname: opts.aname.clone(),
-            msize: opts.msize,
-            connect_timeout: opts
-                .connect_timeout_ms
-                .map(|ms| Duration::from_millis(u64::from(ms))),
-            ..Options::default()
-        };
-        let session = Session::connect(target, options)
-            .await
-            .map_err(|e| match e {
-                SessionError::Connect {
-                    target, message, ..
-                } => ZeroFsError::ConnectFailed {
-                    message: format!("connecting to {target}: {message}"),
-                },
-                other => ZeroFsError::ConnectFailed {
-                    message: format!("connecting to {target}: {other}"),
-                },
-            })?;
+        let (options, gid) = session_options(&opts);
+        Client::finish(Session::connect(target, options).await, gid, target)
+    }
+
+    /// Connects to the serving leader of an HA set of servers (ZeroFS `.Z` high
+    /// availability): each target is probed, a server answering `ENOTCONN` is not the leader,
+    /// and after any disconnect the set is probed again. Requests refused with `ENOTCONN`
+    /// are re-routed before dispatch; those cut by `ESHUTDOWN` are resent with RETRY (the
+    /// server de-duplicates them). When no server leads for the retry horizon, calls fail
+    /// with [`ZeroFsError::NotLeader`].
+    pub async fn connect_multi(targets: &[String]) -> Result<Arc<Client>, ZeroFsError> {
+        Client::connect_multi_with(targets, ConnectOptions::default()).await
+    }
+
+    /// [`connect_multi`](Self::connect_multi) with `opts`.
+    pub async fn connect_multi_with(
+        targets: &[String],
+        opts: ConnectOptions,
+    ) -> Result<Arc<Client>, ZeroFsError> {
+        let (options, gid) = session_options(&opts);
+        let joined = targets.join(",");
+        Client::finish(Session::connect_multi(targets, options).await, gid, &joined)
+    }
+
+    fn finish(
+        session: Result<Session, SessionError>,
+        gid: u32,
+        target: &str,
+    ) -> Result<Arc<Client>, ZeroFsError> {
+        let session = session.map_err(|e| match e {
+            SessionError::Connect {
+                target, message, ..
+            } => ZeroFsError::ConnectFailed {
+                message: format!("connecting to {target}: {message}"),
+            },
+            other => ZeroFsError::ConnectFailed {
+                message: format!("connecting to {target}: {other}"),
+            },
+        })?;
         Ok(Arc::new(Client {
             cx: Arc::new(Ctx::new(session, gid)),
             closed: AtomicBool::new(false),
@@ -134,4 +151,21 @@ impl Client {
             Ok(&self.cx)
         }
     }
+}
+
+/// The session options for `opts`, and the gid for creates.
+fn session_options(opts: &ConnectOptions) -> (Options, u32) {
+    let gid = opts.effective_gid();
+    let options = Options {
+        uid: opts.effective_uid(),
+        gid,
+        uname: opts.effective_uname(),
+        aname: opts.aname.clone(),
+        msize: opts.msize,
+        connect_timeout: opts
+            .connect_timeout_ms
+            .map(|ms| Duration::from_millis(u64::from(ms))),
+        ..Options::default()
+    };
+    (options, gid)
 }

@@ -151,7 +151,10 @@ async fn handle_frame(conn: &Arc<Conn>, bytes: Bytes, tasks: &mut JoinSet<()>) -
         Message::Tflush(m) if generation != Generation::Plain => {
             conn.flush(tag, m.oldtag, wire, lose, tasks)
         }
-        _ => conn.request(frame, wire, lose, tasks),
+        _ => {
+            let shutdown = conn.shared.faults.take_shutdown(&frame);
+            conn.request(frame, wire, lose, shutdown, tasks)
+        }
     }
     ControlFlow::Continue(())
 }
@@ -209,7 +212,14 @@ impl Conn {
     }
 
     /// A request other than Tversion and (gen 1+) Tflush, executed concurrently.
-    fn request(self: &Arc<Self>, frame: Frame, wire: Dialect, lose: bool, tasks: &mut JoinSet<()>) {
+    fn request(
+        self: &Arc<Self>,
+        frame: Frame,
+        wire: Dialect,
+        lose: bool,
+        shutdown: bool,
+        tasks: &mut JoinSet<()>,
+    ) {
         let tag = frame.tag;
         let ty = frame.message.msg_type();
         let fids = fids_of(&frame.message);
@@ -242,14 +252,24 @@ impl Conn {
                     &frame,
                 )
             };
-            let reply =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
-                    warn!(
-                        conn = conn.id,
-                        tag, "request handler panicked, answering EIO"
-                    );
-                    Message::error(zerofs_9p_proto::consts::errno::EIO)
-                });
+            // An HA follower refuses every request before dispatch.
+            let reply = if !conn.shared.leader.load(Ordering::Acquire) {
+                Message::error(zerofs_9p_proto::consts::errno::ENOTCONN)
+            } else {
+                let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+                    .unwrap_or_else(|_| {
+                        warn!(
+                            conn = conn.id,
+                            tag, "request handler panicked, answering EIO"
+                        );
+                        Message::error(zerofs_9p_proto::consts::errno::EIO)
+                    });
+                if shutdown {
+                    Message::error(zerofs_9p_proto::consts::errno::ESHUTDOWN)
+                } else {
+                    reply
+                }
+            };
             conn.respond(tag, Some(ty), reply, wire, lose).await;
             conn.unregister(tag, seq);
             drop(done);

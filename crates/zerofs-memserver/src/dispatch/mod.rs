@@ -27,6 +27,8 @@ pub(crate) struct State {
     pub ledger: Ledger,
     /// The live lineage token (`Tgetlineage`, `Tfsyncdur`).
     pub lineage: u64,
+    /// The HA writer epoch (`Rgetlineage`; 0 standalone, bumped by each fail-over).
+    pub writer_epoch: u64,
 }
 
 /// What a request executes against.
@@ -202,7 +204,7 @@ fn run(cx: &mut Cx<'_>, msg: &Message) -> FsResult<Message> {
         M::Tgetlock(m) => files::getlock(cx, m),
         M::Tgetlineage => Ok(M::Rgetlineage(Rgetlineage {
             token: cx.st.lineage,
-            writer_epoch: 0,
+            writer_epoch: cx.st.writer_epoch,
         })),
         M::Tgetattr(m) => nodes::getattr(cx, m),
         M::Tsetattr(m) => nodes::setattr(cx, m).map(|_| M::Rsetattr),

@@ -1,0 +1,167 @@
+//! `.Z` session rules: the retry horizon, the plain (non-attr) mutation forms under lost
+//! replies, `Tlopenatread` as a typed op, and HA probing.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use zerofs_memserver::{Config, Generation, MemServer, ReplyLoss};
+use zerofs_session::proto::consts::open;
+use zerofs_session::proto::{Message, MessageType, Tmkdir, Tsymlink};
+use zerofs_session::{Backoff, Options, Session, SessionError, TargetSet};
+
+fn opts() -> Options {
+    Options {
+        uid: 0,
+        gid: 0,
+        uname: "root".into(),
+        backoff: Backoff {
+            base: Duration::from_millis(5),
+            cap: Duration::from_millis(20),
+            jitter: 0.5,
+        },
+        ..Options::default()
+    }
+}
+
+fn mkdir(s: &Session, name: String) -> Message {
+    Message::Tmkdir(Tmkdir {
+        dfid: s.root().id(),
+        name: Bytes::from(name),
+        mode: 0o755,
+        gid: 0,
+    })
+}
+
+#[tokio::test]
+async fn an_unanswerable_mutation_fails_as_outcome_unknown_at_the_horizon() {
+    let server = MemServer::start(Config::new(Generation::Z).ephemeral_unix())
+        .await
+        .unwrap();
+    let s = Session::connect(
+        &server.unix_target().unwrap(),
+        Options {
+            retry_horizon: Duration::from_millis(200),
+            ..opts()
+        },
+    )
+    .await
+    .unwrap();
+    server.stop_listening().await;
+    server.lose_reply_after(ReplyLoss::next(MessageType::Tmkdir));
+    let err = s.call(mkdir(&s, "gone".into())).await.unwrap_err();
+    assert!(
+        matches!(err, SessionError::OutcomeUnknown { horizon } if horizon == Duration::from_millis(200)),
+        "{err:?}"
+    );
+    assert_eq!(err.errno(), 110);
+    assert!(err.to_string().contains("may or may not have been applied"));
+    // It was applied: the server comes back and the directory is there, once.
+    server.resume_listening().await.unwrap();
+    let again = s.call(mkdir(&s, "gone".into())).await;
+    assert!(matches!(again, Err(SessionError::Server(17))), "{again:?}");
+}
+
+#[tokio::test]
+async fn plain_forms_under_lost_replies_apply_exactly_once() {
+    let server = MemServer::start(Config::new(Generation::Z).ephemeral_unix())
+        .await
+        .unwrap();
+    let s = Session::connect(&server.unix_target().unwrap(), opts())
+        .await
+        .unwrap();
+    for i in 0..1000 {
+        server.lose_reply_after(ReplyLoss::next(MessageType::Tmkdir));
+        assert!(matches!(
+            s.call(mkdir(&s, format!("d{i}"))).await,
+            Ok(Message::Rmkdir(_))
+        ));
+        server.lose_reply_after(ReplyLoss::next(MessageType::Tsymlink));
+        let sym = Message::Tsymlink(Tsymlink {
+            dfid: s.root().id(),
+            name: Bytes::from(format!("s{i}")),
+            symtgt: Bytes::from_static(b"t"),
+            gid: 0,
+        });
+        assert!(matches!(s.call(sym).await, Ok(Message::Rsymlink(_))));
+    }
+    assert!(server.counters().frames(MessageType::Tmkdir) >= 2000);
+    assert!(server.counters().frames(MessageType::Tsymlink) >= 2000);
+}
+
+#[tokio::test]
+async fn lopenatread_opens_a_fid_and_prefetches() {
+    let server = MemServer::start(Config::new(Generation::Z).ephemeral_unix())
+        .await
+        .unwrap();
+    let s = Session::connect(&server.unix_target().unwrap(), opts())
+        .await
+        .unwrap();
+    let (dir, _) = s.walk(s.root(), &[]).await.unwrap();
+    s.lcreate(&dir, Bytes::from_static(b"f"), open::RDWR, 0o644, 0)
+        .await
+        .unwrap();
+    s.write(&dir, 0, Bytes::from_static(b"0123456789"))
+        .await
+        .unwrap();
+    let (f, _) = s.walk(s.root(), &[Bytes::from_static(b"f")]).await.unwrap();
+    let (opened, r) = s.lopenatread(&f, open::RDONLY, 1 << 20).await.unwrap();
+    assert!(r.eof);
+    assert_eq!(&r.data[..], b"0123456789");
+    let (_, part) = s.lopenatread(&f, open::RDONLY, 4).await.unwrap();
+    assert!(!part.eof, "a partial prefetch is not the whole file");
+    // The new fid is open and survives a reconnect (replayed).
+    s.force_reconnect();
+    assert_eq!(&s.read(&opened, 2, 3).await.unwrap()[..], b"234");
+}
+
+#[tokio::test]
+async fn a_set_with_no_leader_is_probed_until_one_appears() {
+    let (a, b) = MemServer::start_pair(
+        Config::new(Generation::Z).ephemeral_unix(),
+        Config::new(Generation::Z).ephemeral_unix(),
+    )
+    .await
+    .unwrap();
+    a.demote();
+    let set = TargetSet::parse(&format!(
+        "{},{}",
+        a.unix_target().unwrap(),
+        b.unix_target().unwrap()
+    ))
+    .unwrap();
+    let promoter = {
+        let b = b.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            b.promote()
+        })
+    };
+    let s = Session::connect_with(set, opts()).await.unwrap();
+    assert_eq!(promoter.await.unwrap(), 2);
+    assert_eq!(s.lineage().unwrap().writer_epoch, 2);
+    assert!(s.call(mkdir(&s, "x".into())).await.is_ok());
+    assert!(a.counters().frames(MessageType::Tgetlineage) >= 1);
+}
+
+#[tokio::test]
+async fn requests_fail_as_not_leader_when_no_server_leads_for_the_horizon() {
+    let (a, b) = MemServer::start_pair(
+        Config::new(Generation::Z).ephemeral_unix(),
+        Config::new(Generation::Z).ephemeral_unix(),
+    )
+    .await
+    .unwrap();
+    let s = Session::connect_multi(
+        &[a.unix_target().unwrap(), b.unix_target().unwrap()],
+        Options {
+            retry_horizon: Duration::from_millis(150),
+            ..opts()
+        },
+    )
+    .await
+    .unwrap();
+    a.demote();
+    let err = s.call(mkdir(&s, "x".into())).await.unwrap_err();
+    assert!(matches!(err, SessionError::NotLeader), "{err:?}");
+    assert_eq!(err.errno(), 108);
+}
