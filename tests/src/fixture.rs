@@ -1,12 +1,19 @@
 //! [`Fixture`]: where a scenario runs and what that server can do.
 
 use std::future::Future;
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
 use zerofs_9p_proto::MessageType;
 use zerofs_client::{Client, ConnectOptions};
 use zerofs_memserver::{Config, Generation, MemServer, ServerHandle};
+
+use crate::realserver::{RealKind, kind_from_name};
+
+/// The environment variable naming the file where skips are recorded (set by
+/// `cargo xtask interop`); see [`Fixture::skip`].
+pub const SKIP_LOG_ENV: &str = "ZEROFS_SKIP_LOG";
 
 /// What the server under test offers beyond plain 9P2000.L semantics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +33,11 @@ pub struct Caps {
     pub partial_walks: bool,
     /// Walks pass through symlinked directories (diod resolves paths on its host).
     pub walks_follow_symlinks: bool,
+    /// A real server process the test support can start, `kill -9` and restart privately.
+    pub real_server: Option<RealKind>,
+    /// Treaddir at offset 0 lists from the start on a fid whose first Treaddir was at the
+    /// end cookie. Not diod 1.0.24 on ext4: it answers that first offset-0 read empty once.
+    pub rewind_after_end_seek: bool,
 }
 
 /// A server to run one scenario against, and how to connect to it.
@@ -41,6 +53,11 @@ pub struct Fixture {
     pub server: Option<ServerHandle>,
     /// A per-scenario directory prefix (unique on a shared external server).
     pub prefix: String,
+    /// The scenario's name (set by [`conformance_tests!`](crate::conformance_tests)).
+    pub scenario: &'static str,
+    /// The matrix column: `memserver-<generation>`, or `ZEROFS_INTEROP_LABEL` (e.g.
+    /// `diod-tcp`), else `ZEROFS_SERVER`.
+    pub label: String,
 }
 
 impl Fixture {
@@ -60,9 +77,13 @@ impl Fixture {
                 parallel_unlink_ok: true,
                 partial_walks: generation != Generation::Plain,
                 walks_follow_symlinks: false,
+                real_server: None,
+                rewind_after_end_seek: true,
             },
             server: Some(server),
             prefix: String::new(),
+            scenario: "",
+            label: format!("memserver-{generation}"),
         }
     }
 
@@ -82,6 +103,8 @@ impl Fixture {
                 parallel_unlink_ok: true,
                 partial_walks: true,
                 walks_follow_symlinks: true,
+                real_server: Some(RealKind::Diod),
+                rewind_after_end_seek: false,
             },
             "zerofs-0.19.1" => Caps {
                 generation: Some(Generation::Plain),
@@ -91,6 +114,8 @@ impl Fixture {
                 parallel_unlink_ok: false,
                 partial_walks: false,
                 walks_follow_symlinks: false,
+                real_server: Some(RealKind::Zerofs),
+                rewind_after_end_seek: true,
             },
             other => {
                 let g: Generation = other
@@ -104,11 +129,15 @@ impl Fixture {
                     parallel_unlink_ok: true,
                     partial_walks: g != Generation::Plain,
                     walks_follow_symlinks: false,
+                    real_server: None,
+                    rewind_after_end_seek: true,
                 }
             }
         };
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        debug_assert_eq!(caps.real_server, kind_from_name(&kind));
+        let label = std::env::var("ZEROFS_INTEROP_LABEL").unwrap_or_else(|_| kind.clone());
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
@@ -122,6 +151,8 @@ impl Fixture {
             caps,
             server: None,
             prefix: format!("/conformance-{}-{nanos}-{n}", std::process::id()),
+            scenario: "",
+            label,
         })
     }
 
@@ -137,6 +168,13 @@ impl Fixture {
         c
     }
 
+    /// A client with the fixture's options to another target (e.g. a proxy in front of it).
+    pub async fn client_at(&self, target: &str) -> Arc<Client> {
+        Client::connect_with(target, self.options.clone())
+            .await
+            .expect("client connects")
+    }
+
     /// A client with other options.
     pub async fn client_with(&self, options: ConnectOptions) -> Arc<Client> {
         Client::connect_with(&self.target, options)
@@ -149,14 +187,58 @@ impl Fixture {
         format!("{}{path}", self.prefix)
     }
 
+    /// Names the scenario, for the skip records.
+    pub fn named(mut self, scenario: &'static str) -> Fixture {
+        self.scenario = scenario;
+        self
+    }
+
+    /// Records that the whole scenario is skipped on this server, and why: a server
+    /// limitation, never a client bug. The caller returns right after.
+    pub fn skip(&self, reason: &str) {
+        self.record("SKIP", reason);
+    }
+
+    /// Records that one part of the scenario is not checked on this server, and why; the
+    /// rest of the scenario runs.
+    pub fn skip_part(&self, reason: &str) {
+        self.record("PART", reason);
+    }
+
+    /// Writes `KIND LABEL SCENARIO: REASON` to stderr (nextest keeps it with the test's
+    /// output) and appends it to the file named by `ZEROFS_SKIP_LOG`, when set, in one
+    /// `O_APPEND` write so that parallel tests do not interleave lines.
+    fn record(&self, kind: &str, reason: &str) {
+        let scenario = if self.scenario.is_empty() {
+            "unnamed"
+        } else {
+            self.scenario
+        };
+        let line = format!(
+            "{kind} {} {scenario}: {}\n",
+            self.label,
+            reason.replace('\n', " ")
+        );
+        eprint!("capability check: {line}");
+        if let Some(path) = std::env::var_os(SKIP_LOG_ENV).filter(|p| !p.is_empty()) {
+            let written = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .and_then(|mut f| f.write_all(line.as_bytes()));
+            // A skip that cannot be recorded must not pass silently.
+            written.unwrap_or_else(|e| panic!("cannot record a skip in {path:?}: {e}"));
+        }
+    }
+
     /// The memserver, when the scenario needs fault injection or counters. Returns `None`
-    /// (and says so on stderr) for external servers: the caller skips that part explicitly.
+    /// for external servers after recording `what` as a part not checked there (see
+    /// [`skip_part`](Self::skip_part)): the caller skips that part.
     pub fn faults(&self, what: &str) -> Option<&ServerHandle> {
         if self.server.is_none() {
-            eprintln!(
-                "capability check: {what} needs the memserver's fault injection; not run against {}",
-                self.target
-            );
+            self.skip_part(&format!(
+                "{what} needs the memserver's fault injection or counters"
+            ));
         }
         self.server.as_ref()
     }

@@ -5,10 +5,17 @@
 //! Each scenario is an `async fn(Fixture)`; [`conformance_tests!`] turns a list of them into
 //! one test per (scenario, generation) plus an `external` test per scenario, ignored unless
 //! run with `--run-ignored` and `ZEROFS_TARGET` set. A scenario that needs something only
-//! some servers have checks [`Fixture::caps`] explicitly and says what it skipped.
+//! some servers have checks [`Fixture::caps`] explicitly and records what it skipped with
+//! [`Fixture::skip`] / [`Fixture::skip_part`] (to stderr and to `$ZEROFS_SKIP_LOG`, which
+//! `cargo xtask interop --report` turns into `docs/INTEROP.md`).
+//!
+//! [`realserver`] starts private diod / ZeroFS processes for the restart test, [`proxy`] is
+//! the connection-cutting TCP proxy of the connection-loss test.
 #![allow(clippy::print_stderr)]
 
 pub mod fixture;
+pub mod proxy;
+pub mod realserver;
 pub mod scenarios;
 
 pub use fixture::{Caps, Fixture};
@@ -26,7 +33,9 @@ macro_rules! conformance_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 #[ignore = "needs ZEROFS_TARGET (and ZEROFS_SERVER=diod|zerofs-0.19.1|memserver)"]
                 async fn $name() {
-                    let fx = $crate::Fixture::external().expect("ZEROFS_TARGET must be set for external tests");
+                    let fx = $crate::Fixture::external()
+                        .expect("ZEROFS_TARGET must be set for external tests")
+                        .named(stringify!($name));
                     $crate::scenarios::$name(fx).await;
                 }
             )*
@@ -37,7 +46,9 @@ macro_rules! conformance_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let fx = $crate::Fixture::memserver(zerofs_memserver::Generation::$generation).await;
+                    let fx = $crate::Fixture::memserver(zerofs_memserver::Generation::$generation)
+                        .await
+                        .named(stringify!($name));
                     $crate::scenarios::$name(fx).await;
                 }
             )*

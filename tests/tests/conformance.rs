@@ -36,4 +36,6 @@ zerofs_conformance::conformance_tests!(
     concurrent_many_tasks,
     non_utf8_names_everywhere,
     round_trips,
+    server_restart_mid_workload,
+    proxy_cuts_connections,
 );

@@ -10,7 +10,7 @@ use crate::fuzz;
 use crate::util::{self, CargoTool, Result, cargo, run, succeeds};
 
 /// Used only when `cargo nextest` is not already installed on the machine.
-const NEXTEST: CargoTool = CargoTool {
+pub(crate) const NEXTEST: CargoTool = CargoTool {
     krate: "cargo-nextest",
     version: "0.9.143",
 };
@@ -45,6 +45,12 @@ pub const STEPS: &[Step] = &[
         about: "cargo nextest run --workspace --all-features --profile ci (installs nextest if missing; \
                 ZEROFS_CLIENT_REQUIRE_SERVERS=1)",
         run: nextest,
+    },
+    Step {
+        name: "interop",
+        about: "cargo xtask interop (conformance suite against diod and ZeroFS 0.19.1, each over \
+                TCP and a unix socket)",
+        run: interop,
     },
     Step {
         name: "doctest",
@@ -156,6 +162,10 @@ fn nextest() -> Result {
         "ci",
         "--no-fail-fast",
     ]))
+}
+
+fn interop() -> Result {
+    crate::interop::ci_step()
 }
 
 fn doctest() -> Result {

@@ -10,6 +10,7 @@
 mod bench;
 mod ci;
 mod fuzz;
+mod interop;
 mod servers;
 mod util;
 
@@ -28,6 +29,9 @@ commands:
   bench compare [--quick] [--servers LIST] [--workloads LIST] [--size-scale F] [...]
                     this client against ZeroFS's own, side by side (bench/ crate;
                     `bench compare --help` for options)
+  interop [--report] [--only COLUMN,...]
+                    the conformance suite against diod and ZeroFS 0.19.1 over TCP and
+                    unix sockets; --report rewrites docs/INTEROP.md (the matrix)
   servers           install the real 9P servers the differential tests need
                     (diod via apt-get, ZeroFS 0.19.1 via cargo install, cached)
   help              this text
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         "ci" => ci::main(rest),
         "fuzz" => fuzz::main(rest),
         "bench" => bench::main(rest),
+        "interop" => interop::main(rest),
         "servers" => servers::main(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");

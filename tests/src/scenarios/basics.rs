@@ -170,9 +170,9 @@ pub async fn symlink_resolution(fx: Fixture) {
             Err(ZeroFsError::NotADirectory { .. })
         ));
     } else {
-        eprintln!(
-            "capability check: {} walks through symlinks; literal stat not checked",
-            fx.target
+        fx.skip_part(
+            "walks pass through symlinked directories (the server resolves paths on its \
+             host), so the literal-stat ENOTDIR check is not run",
         );
     }
     let m = c.metadata(fx.p("/etc/app.conf")).await.unwrap();

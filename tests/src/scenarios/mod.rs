@@ -3,11 +3,13 @@
 mod basics;
 mod dirs;
 mod extra;
+mod faults;
 mod lifecycle;
 pub mod roundtrips;
 
 pub use basics::*;
 pub use dirs::*;
 pub use extra::*;
+pub use faults::*;
 pub use lifecycle::*;
 pub use roundtrips::round_trips;

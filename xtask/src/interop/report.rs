@@ -184,15 +184,12 @@ impl Matrix {
                         return Cell::Fail;
                     }
                     let recorded = skips.get(&key);
-                    let of = |kind| -> Vec<usize> {
+                    let mut of = |kind| -> Vec<usize> {
                         recorded
                             .into_iter()
                             .flatten()
                             .filter(|(k, _)| *k == kind)
-                            .map(|(_, r)| r.as_str())
-                            .collect::<Vec<_>>()
-                            .into_iter()
-                            .map(&mut number)
+                            .map(|(_, r)| number(r))
                             .collect()
                     };
                     let whole = of(SkipKind::Whole);
@@ -355,7 +352,7 @@ pub fn render_doc(m: &Matrix, diod_version: &str, zerofs_version: &str) -> Strin
     }
     for (i, reason) in m.reasons.iter().enumerate() {
         let n = i + 1;
-        let _ = writeln!(out, "<a id=\"r{n}\"></a>{n}. {reason}");
+        let _ = writeln!(out, "{n}. <a id=\"r{n}\"></a>{reason}");
     }
     out
 }
