@@ -24,7 +24,9 @@ impl ValidPath {
         let raw = path.as_os_str().as_bytes();
         let display = String::from_utf8_lossy(raw).into_owned();
         let mut components = Vec::new();
-        for part in raw.split(|&b| b == b'/') {
+        // One copy of the path; every component is a slice of it (no allocation per name).
+        let whole = Bytes::copy_from_slice(raw);
+        for part in whole.split(|&b| b == b'/') {
             match part {
                 b"" | b"." => {}
                 b".." => {
@@ -34,7 +36,7 @@ impl ValidPath {
                 }
                 name => {
                     check_name(name)?;
-                    components.push(Bytes::copy_from_slice(name));
+                    components.push(whole.slice_ref(name));
                 }
             }
         }

@@ -138,7 +138,8 @@ fn records_match_the_reference() {
     let c = ConnectOptions::default();
     assert_eq!(
         (c.msize, c.connect_timeout_ms, c.aname.as_str()),
-        (1 << 20, Some(30_000), "")
+        // msize: 1 MiB plus room for a header, so a 1 MiB read or write is one message.
+        ((1 << 20) + 4096, Some(30_000), "")
     );
     assert_eq!(Timestamp::new(1, 2), Timestamp { secs: 1, nanos: 2 });
     assert_eq!(FileType::from_mode(0o040755), FileType::Dir);
