@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zerofs_9p_proto::MessageType;
-use zerofs_client::{Client, ConnectOptions};
+use zerofs_client::{Client, ConnectOptions, Dir, DirEntry, ZeroFsError};
 use zerofs_memserver::{Config, Generation, MemServer, ServerHandle};
 
 use crate::realserver::{RealKind, kind_from_name};
@@ -281,6 +281,19 @@ pub async fn fids_settle(client: &Client, baseline: usize) -> usize {
         n = client.outstanding_fids();
     }
     n
+}
+
+/// The entries of `dir` from where its listing stands to the end (at most 10 batches).
+pub async fn remaining_entries(dir: &Dir) -> Result<Vec<DirEntry>, ZeroFsError> {
+    let mut entries = Vec::new();
+    for _ in 0..10 {
+        let batch = dir.next_batch(None).await?;
+        if batch.is_empty() {
+            break;
+        }
+        entries.extend(batch);
+    }
+    Ok(entries)
 }
 
 /// The fid count once two reads 10 ms apart agree (bounded).

@@ -8,6 +8,25 @@ use zerofs_9p_proto::consts::{errno as e, fallocate as fa, open, setattr as sa};
 use zerofs_9p_proto::*;
 use zerofs_memserver::Generation;
 
+/// Sends a `T*attr` request; the post-operation stat of its `R*attr` reply (panics on any
+/// other reply).
+async fn attr_call(c: &mut Client, msg: Message) -> Stat {
+    let want = msg.msg_type().reply();
+    let r = c.call(msg).await;
+    match &r {
+        Message::Rmkdirattr(a)
+        | Message::Rsymlinkattr(a)
+        | Message::Rmknodattr(a)
+        | Message::Rlinkattr(a)
+        | Message::Rsetattrattr(a)
+            if Some(r.msg_type()) == want =>
+        {
+            a.stat
+        }
+        _ => panic!("{r:?}"),
+    }
+}
+
 #[tokio::test]
 async fn gen2_private_messages() {
     let (server, mut c) = setup(Generation::Gen2).await;
@@ -105,39 +124,26 @@ async fn gen2_private_messages() {
         "fid untouched"
     );
     // The *attr forms return the post-operation stat.
-    let r = c
-        .call(Message::Tmkdirattr(tmkdir(2, "sub", 0o700, 0)))
-        .await;
-    assert!(
-        matches!(&r, Message::Rmkdirattr(a) if a.stat.mode == 0o40700 && a.stat.nlink == 2),
-        "{r:?}"
-    );
-    let r = c
-        .call(Message::Tsymlinkattr(Tsymlink {
-            dfid: 2,
-            name: b("s"),
-            symtgt: b("f"),
-            gid: 0,
-        }))
-        .await;
-    assert!(
-        matches!(&r, Message::Rsymlinkattr(a) if a.stat.mode == 0o120777 && a.stat.size == 1),
-        "{r:?}"
-    );
-    let r = c
-        .call(Message::Tmknodattr(Tmknod {
-            dfid: 2,
-            name: b("p"),
-            mode: 0o010600,
-            major: 0,
-            minor: 0,
-            gid: 0,
-        }))
-        .await;
-    assert!(
-        matches!(&r, Message::Rmknodattr(a) if a.stat.mode == 0o010600),
-        "{r:?}"
-    );
+    let st = attr_call(&mut c, Message::Tmkdirattr(tmkdir(2, "sub", 0o700, 0))).await;
+    assert_eq!((st.mode, st.nlink), (0o40700, 2));
+    let symlink = Tsymlink {
+        dfid: 2,
+        name: b("s"),
+        symtgt: b("f"),
+        gid: 0,
+    };
+    let st = attr_call(&mut c, Message::Tsymlinkattr(symlink)).await;
+    assert_eq!((st.mode, st.size), (0o120777, 1));
+    let node = Tmknod {
+        dfid: 2,
+        name: b("p"),
+        mode: 0o010600,
+        major: 0,
+        minor: 0,
+        gid: 0,
+    };
+    let st = attr_call(&mut c, Message::Tmknodattr(node)).await;
+    assert_eq!(st.mode, 0o010600);
     assert_eq!(
         errno(
             &c.call(Message::Tmknod(Tmknod {
@@ -152,17 +158,12 @@ async fn gen2_private_messages() {
         ),
         e::EINVAL
     );
-    let r = c
-        .call(Message::Tlinkattr(Tlink {
-            dfid: 1,
-            fid: 5,
-            name: b("hard"),
-        }))
-        .await;
-    assert!(
-        matches!(&r, Message::Rlinkattr(a) if a.stat.nlink == 2),
-        "{r:?}"
-    );
+    let link = Tlink {
+        dfid: 1,
+        fid: 5,
+        name: b("hard"),
+    };
+    assert_eq!(attr_call(&mut c, Message::Tlinkattr(link)).await.nlink, 2);
     let set = Tsetattr {
         fid: 5,
         valid: sa::SIZE | sa::MODE,
@@ -170,11 +171,8 @@ async fn gen2_private_messages() {
         size: 2,
         ..Tsetattr::default()
     };
-    let r = c.call(Message::Tsetattrattr(set)).await;
-    assert!(
-        matches!(&r, Message::Rsetattrattr(a) if a.stat.size == 2 && a.stat.mode == 0o100600),
-        "{r:?}"
-    );
+    let st = attr_call(&mut c, Message::Tsetattrattr(set)).await;
+    assert_eq!((st.size, st.mode), (2, 0o100600));
     server.shutdown().await;
 }
 

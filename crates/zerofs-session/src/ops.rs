@@ -12,7 +12,28 @@ use crate::error::SessionError;
 use crate::fids::Fid;
 use crate::session::{Session, unexpected};
 
+/// The effect of a reply that binds `new` as `how` says.
+fn bind(new: &Fid, how: BindHow) -> Effect {
+    Effect::Bind {
+        fid: new.id(),
+        generation: new.generation(),
+        how,
+    }
+}
+
 impl Session {
+    /// Sends `msg`, which uses `src` and creates `new` (bound as `how` says on success).
+    async fn request_new_fid(
+        &self,
+        msg: Message,
+        src: &Fid,
+        new: &Fid,
+        how: BindHow,
+    ) -> Result<Message, SessionError> {
+        self.request(msg, bind(new, how), &[src.id(), new.id()])
+            .await
+    }
+
     /// One walk message from `src` into `dst` (which may equal `src` for an in-place walk).
     async fn walk_once(
         &self,
@@ -21,15 +42,13 @@ impl Session {
         names: &[Bytes],
         with_attr: bool,
     ) -> Result<Message, SessionError> {
-        let how = BindHow::Walk {
-            src,
-            names: names.to_vec(),
-        };
-        let effect = Effect::Bind {
-            fid: dst.id(),
-            generation: dst.generation(),
-            how,
-        };
+        let effect = bind(
+            dst,
+            BindHow::Walk {
+                src,
+                names: names.to_vec(),
+            },
+        );
         let body = Twalk {
             fid: src,
             newfid: dst.id(),
@@ -167,17 +186,12 @@ impl Session {
             src: fid.id(),
             flags,
         };
-        let effect = Effect::Bind {
-            fid: new.id(),
-            generation: new.generation(),
-            how,
-        };
         let msg = Message::Tlopenat(Tlopenat {
             fid: fid.id(),
             newfid: new.id(),
             flags,
         });
-        match self.request(msg, effect, &[fid.id(), new.id()]).await? {
+        match self.request_new_fid(msg, fid, &new, how).await? {
             Message::Rlopenat(r) => Ok((new, r)),
             other => Err(unexpected(&other)),
         }
@@ -198,11 +212,6 @@ impl Session {
             src: fid.id(),
             flags,
         };
-        let effect = Effect::Bind {
-            fid: new.id(),
-            generation: new.generation(),
-            how,
-        };
         let mut msg = Message::Tlopenatread(Tlopenatread {
             fid: fid.id(),
             newfid: new.id(),
@@ -210,7 +219,7 @@ impl Session {
             count,
         });
         crate::request::clamp_reply_count(&mut msg, self.msize());
-        match self.request(msg, effect, &[fid.id(), new.id()]).await? {
+        match self.request_new_fid(msg, fid, &new, how).await? {
             Message::Rlopenatread(r) => Ok((new, r)),
             other => Err(unexpected(&other)),
         }
@@ -232,11 +241,6 @@ impl Session {
             name: name.clone(),
             flags,
         };
-        let effect = Effect::Bind {
-            fid: new.id(),
-            generation: new.generation(),
-            how,
-        };
         let msg = Message::Tlcreateattr(Tlcreateattr {
             dfid: dfid.id(),
             newfid: new.id(),
@@ -245,7 +249,7 @@ impl Session {
             mode,
             gid,
         });
-        match self.request(msg, effect, &[dfid.id(), new.id()]).await? {
+        match self.request_new_fid(msg, dfid, &new, how).await? {
             Message::Rlcreateattr(r) => Ok((new, r)),
             other => Err(unexpected(&other)),
         }
@@ -255,17 +259,12 @@ impl Session {
     /// Xattr fids are not restored by replay (they become stale).
     pub async fn xattrwalk(&self, fid: &Fid, name: Bytes) -> Result<(Fid, u64), SessionError> {
         let new = self.alloc_fid();
-        let effect = Effect::Bind {
-            fid: new.id(),
-            generation: new.generation(),
-            how: BindHow::Xattr,
-        };
         let msg = Message::Txattrwalk(Txattrwalk {
             fid: fid.id(),
             newfid: new.id(),
             name,
         });
-        match self.request(msg, effect, &[fid.id(), new.id()]).await? {
+        match self.request_new_fid(msg, fid, &new, BindHow::Xattr).await? {
             Message::Rxattrwalk(r) => Ok((new, r.size)),
             other => Err(unexpected(&other)),
         }

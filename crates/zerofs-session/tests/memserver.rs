@@ -1,9 +1,12 @@
 //! Integration against the in-memory server at every generation: I/O, replay after dropped
 //! connections, and a server restart (stop/resume listening).
 
+mod support;
+
 use std::time::Duration;
 
 use bytes::Bytes;
+use support::{eventually, within};
 use zerofs_memserver::{Config, Generation, MemServer};
 use zerofs_session::proto::consts::{errno, open};
 use zerofs_session::proto::{
@@ -46,22 +49,6 @@ async fn create(s: &Session, name: &'static str) -> Fid {
     .await
     .unwrap();
     dir
-}
-
-async fn eventually(mut f: impl FnMut() -> bool) -> bool {
-    for _ in 0..4000 {
-        if f() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    f()
-}
-
-async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), f)
-        .await
-        .expect("bounded")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,47 +9,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use support::*;
-use zerofs_session::proto::consts::{errno, getattr, open};
+use zerofs_session::proto::consts::{errno, open};
 use zerofs_session::proto::*;
 use zerofs_session::{Options, Session, SessionError};
-
-fn opts() -> Options {
-    Options {
-        uid: 1000,
-        uname: "t".into(),
-        msize: 65536,
-        ..Options::default()
-    }
-}
-
-fn names(list: &[&'static str]) -> Vec<Bytes> {
-    list.iter()
-        .map(|n| Bytes::from_static(n.as_bytes()))
-        .collect()
-}
-
-async fn eventually(mut f: impl FnMut() -> bool) -> bool {
-    for _ in 0..4000 {
-        if f() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    f()
-}
-
-async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(30), f)
-        .await
-        .expect("bounded")
-}
-
-fn getattr_of(fid: u32) -> Message {
-    Message::Tgetattr(Tgetattr {
-        fid,
-        request_mask: getattr::ALL,
-    })
-}
 
 fn expected(range: std::ops::Range<u64>) -> Vec<u8> {
     range.map(pattern).collect()

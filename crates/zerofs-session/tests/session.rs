@@ -7,41 +7,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use support::*;
-use zerofs_session::proto::consts::{errno, getattr, open};
+use zerofs_session::proto::consts::{errno, open};
 use zerofs_session::proto::*;
 use zerofs_session::{Options, Session, SessionError};
 
-fn opts() -> Options {
-    Options {
-        uid: 1000,
-        uname: "t".into(),
-        msize: 65536,
-        ..Options::default()
-    }
-}
-
-fn names(list: &[&'static str]) -> Vec<Bytes> {
-    list.iter()
-        .map(|n| Bytes::from_static(n.as_bytes()))
-        .collect()
-}
-
-/// Waits (bounded) until `f` holds, yielding to other tasks.
-async fn eventually(mut f: impl FnMut() -> bool) -> bool {
-    for _ in 0..2000 {
-        if f() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    f()
-}
-
+/// A `Tgetattr` of the attach root.
 fn getattr_root(s: &Session) -> Message {
-    Message::Tgetattr(Tgetattr {
-        fid: s.root().id(),
-        request_mask: getattr::ALL,
-    })
+    getattr_of(s.root().id())
 }
 
 #[tokio::test]

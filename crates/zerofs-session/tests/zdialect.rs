@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use zerofs_memserver::{Config, Generation, MemServer, ReplyLoss};
+use zerofs_memserver::{Config, Generation, MemServer, ReplyLoss, ServerHandle};
 use zerofs_session::proto::consts::open;
 use zerofs_session::proto::{Message, MessageType, Tmkdir, Tsymlink};
 use zerofs_session::{Backoff, Options, Session, SessionError, TargetSet};
@@ -23,6 +23,28 @@ fn opts() -> Options {
     }
 }
 
+/// A `.Z` server config on a private unix socket.
+fn z_config() -> Config {
+    Config::new(Generation::Z).ephemeral_unix()
+}
+
+/// A `.Z` server on a private unix socket.
+async fn z_server() -> ServerHandle {
+    MemServer::start(z_config()).await.unwrap()
+}
+
+/// A leader and a follower `.Z` server, each on a private unix socket.
+async fn z_pair() -> (ServerHandle, ServerHandle) {
+    MemServer::start_pair(z_config(), z_config()).await.unwrap()
+}
+
+/// A session to `server` over its unix socket.
+async fn connect(server: &ServerHandle, opts: Options) -> Session {
+    Session::connect(&server.unix_target().unwrap(), opts)
+        .await
+        .unwrap()
+}
+
 fn mkdir(s: &Session, name: String) -> Message {
     Message::Tmkdir(Tmkdir {
         dfid: s.root().id(),
@@ -34,18 +56,12 @@ fn mkdir(s: &Session, name: String) -> Message {
 
 #[tokio::test]
 async fn an_unanswerable_mutation_fails_as_outcome_unknown_at_the_horizon() {
-    let server = MemServer::start(Config::new(Generation::Z).ephemeral_unix())
-        .await
-        .unwrap();
-    let s = Session::connect(
-        &server.unix_target().unwrap(),
-        Options {
-            retry_horizon: Duration::from_millis(200),
-            ..opts()
-        },
-    )
-    .await
-    .unwrap();
+    let server = z_server().await;
+    let horizon = Options {
+        retry_horizon: Duration::from_millis(200),
+        ..opts()
+    };
+    let s = connect(&server, horizon).await;
     server.stop_listening().await;
     server.lose_reply_after(ReplyLoss::next(MessageType::Tmkdir));
     let err = s.call(mkdir(&s, "gone".into())).await.unwrap_err();
@@ -63,12 +79,8 @@ async fn an_unanswerable_mutation_fails_as_outcome_unknown_at_the_horizon() {
 
 #[tokio::test]
 async fn plain_forms_under_lost_replies_apply_exactly_once() {
-    let server = MemServer::start(Config::new(Generation::Z).ephemeral_unix())
-        .await
-        .unwrap();
-    let s = Session::connect(&server.unix_target().unwrap(), opts())
-        .await
-        .unwrap();
+    let server = z_server().await;
+    let s = connect(&server, opts()).await;
     for i in 0..1000 {
         server.lose_reply_after(ReplyLoss::next(MessageType::Tmkdir));
         assert!(matches!(
@@ -90,12 +102,8 @@ async fn plain_forms_under_lost_replies_apply_exactly_once() {
 
 #[tokio::test]
 async fn lopenatread_opens_a_fid_and_prefetches() {
-    let server = MemServer::start(Config::new(Generation::Z).ephemeral_unix())
-        .await
-        .unwrap();
-    let s = Session::connect(&server.unix_target().unwrap(), opts())
-        .await
-        .unwrap();
+    let server = z_server().await;
+    let s = connect(&server, opts()).await;
     let (dir, _) = s.walk(s.root(), &[]).await.unwrap();
     s.lcreate(&dir, Bytes::from_static(b"f"), open::RDWR, 0o644, 0)
         .await
@@ -116,12 +124,7 @@ async fn lopenatread_opens_a_fid_and_prefetches() {
 
 #[tokio::test]
 async fn a_set_with_no_leader_is_probed_until_one_appears() {
-    let (a, b) = MemServer::start_pair(
-        Config::new(Generation::Z).ephemeral_unix(),
-        Config::new(Generation::Z).ephemeral_unix(),
-    )
-    .await
-    .unwrap();
+    let (a, b) = z_pair().await;
     a.demote();
     let set = TargetSet::parse(&format!(
         "{},{}",
@@ -145,12 +148,7 @@ async fn a_set_with_no_leader_is_probed_until_one_appears() {
 
 #[tokio::test]
 async fn requests_fail_as_not_leader_when_no_server_leads_for_the_horizon() {
-    let (a, b) = MemServer::start_pair(
-        Config::new(Generation::Z).ephemeral_unix(),
-        Config::new(Generation::Z).ephemeral_unix(),
-    )
-    .await
-    .unwrap();
+    let (a, b) = z_pair().await;
     let s = Session::connect_multi(
         &[a.unix_target().unwrap(), b.unix_target().unwrap()],
         Options {

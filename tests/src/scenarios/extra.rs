@@ -13,7 +13,7 @@ use zerofs_client::{Client, OpenOptions, ZeroFsError};
 use zerofs_memserver::{Config, Generation, MemServer};
 
 use crate::Fixture;
-use crate::fixture::{fids_settle, quiesced_fids};
+use crate::fixture::{fids_settle, quiesced_fids, remaining_entries};
 
 /// Open File and Dir handles survive dropped connections and a server that stops and
 /// resumes listening, including I/O in flight at the drop; the listing continues.
@@ -69,25 +69,11 @@ pub async fn reconnect_with_open_handles(fx: Fixture) {
     tokio::time::sleep(Duration::from_millis(30)).await;
     server.resume_listening().await.unwrap();
     assert_eq!(&waiting.await.unwrap().unwrap()[..], b"AFTER");
-    let mut rest = 0;
-    for _ in 0..10 {
-        let b = d.next_batch(None).await.unwrap();
-        if b.is_empty() {
-            break;
-        }
-        rest += b.len();
-    }
+    let rest = remaining_entries(&d).await.unwrap().len();
     assert_eq!(first.len() + rest, 5, "the listing resumes where it was");
     // Rewinding the listing after the reconnect lists everything again.
     d.rewind().await.unwrap();
-    let mut again = 0;
-    for _ in 0..10 {
-        let b = d.next_batch(None).await.unwrap();
-        if b.is_empty() {
-            break;
-        }
-        again += b.len();
-    }
+    let again = remaining_entries(&d).await.unwrap().len();
     assert_eq!(again, 5, "rewind after a reconnect");
     assert!(d.metadata_at(b"e0").await.unwrap().is_file());
     assert!(c.traffic_stats().operations > 0);

@@ -15,7 +15,7 @@ use std::time::Duration;
 use zerofs_client::{Client, ConnectOptions, OpenOptions};
 
 use crate::Fixture;
-use crate::fixture::{fids_settle, quiesced_fids};
+use crate::fixture::{fids_settle, quiesced_fids, remaining_entries};
 use crate::proxy::ChaosProxy;
 use crate::realserver::{RealServer, transport_of};
 
@@ -110,15 +110,9 @@ pub async fn server_restart_mid_workload(fx: Fixture) {
     let while_down_list = {
         let d = d.clone();
         tokio::spawn(async move {
-            let mut rest = Vec::new();
-            for _ in 0..10 {
-                let batch = d.next_batch(None).await?;
-                if batch.is_empty() {
-                    break;
-                }
-                rest.extend(batch.into_iter().map(|e| e.name));
-            }
-            Ok::<_, zerofs_client::ZeroFsError>(rest)
+            let rest = remaining_entries(&d).await?;
+            let names: Vec<String> = rest.into_iter().map(|e| e.name).collect();
+            Ok::<_, zerofs_client::ZeroFsError>(names)
         })
     };
     let while_down_path = {
@@ -191,14 +185,7 @@ pub async fn server_restart_mid_workload(fx: Fixture) {
     // Capability check: see `Caps::rewind_after_end_seek`.
     if fx.caps.rewind_after_end_seek {
         d.rewind().await.unwrap();
-        let mut again = 0;
-        for _ in 0..10 {
-            let b = d.next_batch(None).await.unwrap();
-            if b.is_empty() {
-                break;
-            }
-            again += b.len();
-        }
+        let again = remaining_entries(&d).await.unwrap().len();
         assert_eq!(again, 5, "rewind after the restart");
     } else {
         fx.skip_part(

@@ -8,15 +8,28 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::Client;
-use crate::ctx::OrPath;
+use crate::ctx::{Ctx, OrPath};
 use crate::dir::Dir;
 use crate::error::ZeroFsError;
 use crate::listing::LIST_FLAGS;
 use crate::path::ValidPath;
 use crate::records::{DirEntry, Metadata, NodeKind};
-use crate::walk::node_is_dir;
+use crate::walk::{FidRef, node_is_dir};
+
+/// A path's parent directory (walked), with the context, the last name, and the path as
+/// errors show it.
+type InParent<'a> = (&'a Arc<Ctx>, FidRef<'a>, Bytes, String);
 
 impl Client {
+    /// Walks to the parent directory of `path` (which must name something below the root).
+    async fn in_parent(&self, path: &Path) -> Result<InParent<'_>, ZeroFsError> {
+        let cx = self.cx()?;
+        let p = ValidPath::new(path)?;
+        let (parent, name) = p.split_last()?;
+        let dir = cx.at_dir(cx.session.root(), parent).await.at(&p.display)?;
+        Ok((cx, dir, name.clone(), p.display))
+    }
+
     /// Creates a directory with permission bits `mode`; returns its metadata.
     /// `AlreadyExists` if the name is taken.
     pub async fn create_dir(
@@ -24,12 +37,8 @@ impl Client {
         path: impl AsRef<Path>,
         mode: u32,
     ) -> Result<Metadata, ZeroFsError> {
-        let cx = self.cx()?;
-        let p = ValidPath::new(path.as_ref())?;
-        let (parent, name) = p.split_last()?;
-        let d = p.display.as_str();
-        let dir = cx.at_dir(cx.session.root(), parent).await.at(d)?;
-        let stat = cx.mkdir(&dir, name.clone(), mode).await.at(d)?;
+        let (cx, dir, name, d) = self.in_parent(path.as_ref()).await?;
+        let stat = cx.mkdir(&dir, name, mode).await.at(&d)?;
         Ok(Metadata::from_stat(&stat))
     }
 
@@ -58,12 +67,8 @@ impl Client {
     }
 
     async fn remove(&self, path: &Path, dir: bool) -> Result<(), ZeroFsError> {
-        let cx = self.cx()?;
-        let p = ValidPath::new(path)?;
-        let (parent, name) = p.split_last()?;
-        let d = p.display.as_str();
-        let pfid = cx.at_dir(cx.session.root(), parent).await.at(d)?;
-        cx.unlink(&pfid, name.clone(), dir).await.at(d)
+        let (cx, pfid, name, d) = self.in_parent(path).await?;
+        cx.unlink(&pfid, name, dir).await.at(&d)
     }
 
     /// Removes a directory and everything below it (symlinks are removed, never followed).
@@ -134,13 +139,9 @@ impl Client {
         target: impl AsRef<Path>,
         link_path: impl AsRef<Path>,
     ) -> Result<Metadata, ZeroFsError> {
-        let cx = self.cx()?;
-        let l = ValidPath::new(link_path.as_ref())?;
-        let (parent, name) = l.split_last()?;
-        let d = l.display.as_str();
+        let (cx, dir, name, d) = self.in_parent(link_path.as_ref()).await?;
         let target = Bytes::copy_from_slice(target.as_ref().as_os_str().as_bytes());
-        let dir = cx.at_dir(cx.session.root(), parent).await.at(d)?;
-        let stat = cx.symlink(&dir, name.clone(), target).await.at(d)?;
+        let stat = cx.symlink(&dir, name, target).await.at(&d)?;
         Ok(Metadata::from_stat(&stat))
     }
 
@@ -161,15 +162,8 @@ impl Client {
         kind: NodeKind,
         mode: u32,
     ) -> Result<Metadata, ZeroFsError> {
-        let cx = self.cx()?;
-        let p = ValidPath::new(path.as_ref())?;
-        let (parent, name) = p.split_last()?;
-        let d = p.display.as_str();
-        let dir = cx.at_dir(cx.session.root(), parent).await.at(d)?;
-        let stat = cx
-            .mknod(&dir, name.clone(), kind.to_wire(mode))
-            .await
-            .at(d)?;
+        let (cx, dir, name, d) = self.in_parent(path.as_ref()).await?;
+        let stat = cx.mknod(&dir, name, kind.to_wire(mode)).await.at(&d)?;
         Ok(Metadata::from_stat(&stat))
     }
 

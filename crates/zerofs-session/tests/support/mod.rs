@@ -2,6 +2,10 @@
 //! automatic 9P responder with fault switches.
 #![allow(dead_code)]
 
+mod helpers;
+
+pub use helpers::*;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

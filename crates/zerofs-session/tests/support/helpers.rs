@@ -1,0 +1,51 @@
+//! Shorthand shared by the session tests: options, names, requests and bounded waiting.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use zerofs_session::Options;
+use zerofs_session::proto::consts::getattr;
+use zerofs_session::proto::{Message, Tgetattr};
+
+/// Options for the scripted and automatic responders: uid 1000, 64 KiB msize.
+pub fn opts() -> Options {
+    Options {
+        uid: 1000,
+        uname: "t".into(),
+        msize: 65536,
+        ..Options::default()
+    }
+}
+
+/// Walk names from string literals.
+pub fn names(list: &[&'static str]) -> Vec<Bytes> {
+    list.iter()
+        .map(|n| Bytes::from_static(n.as_bytes()))
+        .collect()
+}
+
+/// A `Tgetattr` of every attribute of `fid`.
+pub fn getattr_of(fid: u32) -> Message {
+    Message::Tgetattr(Tgetattr {
+        fid,
+        request_mask: getattr::ALL,
+    })
+}
+
+/// Waits (bounded: about 4 s) until `f` holds, yielding to other tasks; whether it held.
+pub async fn eventually(mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..4000 {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    f()
+}
+
+/// `f`'s output, or a panic if it takes a minute (a hang guard, not a timing assertion).
+pub async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), f)
+        .await
+        .expect("bounded")
+}
