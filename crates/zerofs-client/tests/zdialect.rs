@@ -356,3 +356,41 @@ async fn failover_mid_workload_loses_and_doubles_nothing() {
     }
     assert_eq!(a.writer_epoch(), 7);
 }
+
+#[tokio::test]
+async fn the_retry_horizon_is_a_connect_option() {
+    let (a, _b, targets) = pair().await;
+    let opts = zerofs_client::ConnectOptions {
+        retry_horizon_ms: Some(150),
+        ..zerofs_client::ConnectOptions::default()
+    };
+    let c = Client::connect_multi_with(&targets, opts).await.unwrap();
+    c.create_dir("/ok", 0o755).await.unwrap();
+    a.demote();
+    let err = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        c.create_dir("/refused", 0o755),
+    )
+    .await
+    .expect("fails at the short horizon, not the default 120 s")
+    .unwrap_err();
+    assert!(matches!(err, ZeroFsError::NotLeader { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn connect_multi_passes_over_a_black_holed_node() {
+    let (a, _b, _) = pair().await;
+    // Accepts connections, never answers Tversion.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hole = format!("127.0.0.1:{}", silent.local_addr().unwrap().port());
+    let c = tokio::time::timeout(
+        std::time::Duration::from_secs(25),
+        Client::connect_multi(&[hole, a.unix_target().unwrap()]),
+    )
+    .await
+    .expect("the default 3 s probe moves on")
+    .unwrap();
+    c.write("/x", b"1").await.unwrap();
+    assert_eq!(&c.read("/x").await.unwrap()[..], b"1");
+    assert!(a.counters().frames(MessageType::Tattach) >= 1);
+}

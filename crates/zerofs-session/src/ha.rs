@@ -1,8 +1,10 @@
 //! High availability: a set of servers of which one is the serving leader.
 //!
 //! [`TargetSet`] is a [`Connector`] over several targets. It dials from the last server that
-//! worked; a server that cannot be dialled, or that answers `ENOTCONN` ("not the serving
-//! leader", found during negotiation) is passed over for the next one. After any disconnect
+//! worked; a server that cannot be dialled, that answers `ENOTCONN` ("not the serving
+//! leader", found during negotiation), or that does not answer within the per-target probe
+//! timeout (`Options::probe_timeout`) is passed over for the next one. Host names are kept as
+//! names and resolved again at every dial, so a node that moved is found at its new address. After any disconnect
 //! the supervisor dials through it again, so the set is re-probed until the leader answers.
 
 use std::fmt;
@@ -87,17 +89,18 @@ impl Connector for TargetSet {
             let mut last = io::Error::new(io::ErrorKind::NotConnected, "no target answered");
             for i in 0..n {
                 let idx = (start + i) % n;
+                // The cursor names the target being dialled, so a caller that gives up on it
+                // (probe timeout) moves on with `not_leader` from this one.
+                self.cursor.store(idx, Ordering::Release);
                 match self.targets[idx].connect().await {
-                    Ok(t) => {
-                        self.cursor.store(idx, Ordering::Release);
-                        return Ok(t);
-                    }
+                    Ok(t) => return Ok(t),
                     Err(e) => {
                         tracing::debug!(target = %self.targets[idx], error = %e, "dial failed; trying the next target");
                         last = e;
                     }
                 }
             }
+            self.cursor.store(start, Ordering::Release);
             Err(last)
         })
     }

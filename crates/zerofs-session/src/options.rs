@@ -7,6 +7,9 @@ use zerofs_9p_proto::consts::{MAX_MSIZE, MIN_MSIZE};
 /// The default retry horizon of `.Z` mutations (PROTOCOL.md §3.5.1).
 pub const RETRY_HORIZON: Duration = Duration::from_secs(120);
 
+/// The default per-target probe timeout of an HA set.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// How long servers keep an op-id's outcome; a resend later than this could apply twice.
 const SERVER_RETENTION: Duration = Duration::from_secs(150);
 
@@ -73,6 +76,11 @@ pub struct Options {
     /// Bound on dial + version + attach of the first connection, and on each reconnect
     /// attempt (dial + negotiation + replay). Default 30 s; `None` = unbounded.
     pub connect_timeout: Option<Duration>,
+    /// HA sets only: bound on dialling and negotiating with one target of the set, so a server
+    /// that accepts the connection but never answers `Tversion` is passed over for the next
+    /// one instead of stalling leader discovery. Default 3 s; `None` = only the connect
+    /// timeout bounds it. A single target is bounded by `connect_timeout` alone.
+    pub probe_timeout: Option<Duration>,
     /// Delays between reconnect attempts.
     pub backoff: Backoff,
     /// Most caller requests in flight at once (default 1024, at most 32768); more wait.
@@ -100,6 +108,7 @@ impl Default for Options {
             aname: String::new(),
             msize: (1 << 20) + 4096,
             connect_timeout: Some(Duration::from_secs(30)),
+            probe_timeout: Some(PROBE_TIMEOUT),
             backoff: Backoff::default(),
             max_in_flight: 1024,
             bulk_window: 8,
@@ -151,6 +160,7 @@ mod tests {
         let o = Options::default();
         assert_eq!(o.msize, (1 << 20) + 4096);
         assert_eq!(o.connect_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(o.probe_timeout, Some(Duration::from_secs(3)));
         assert_eq!(o.bulk_window, 8);
         assert_eq!(o.aname, "");
         assert_eq!(o.retry_horizon, Duration::from_secs(120));

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -100,31 +101,63 @@ impl fmt::Display for AttemptError {
 }
 
 /// Dials and negotiates a new connection; the caller attaches or replays, then publishes.
-/// With an HA set, a server that is not the leader is passed over for the next one (each
+/// With an HA set, a server that is not the leader, or that does not finish dial and
+/// negotiation within `probe` (a black-holed node), is passed over for the next one (each
 /// server of the set is tried at most once per call).
 pub(crate) async fn dial(
     core: &Arc<Core>,
     connector: &dyn Connector,
     msize: u32,
+    probe: Option<Duration>,
 ) -> Result<(ConnHandle, Negotiated), AttemptError> {
     let tries = connector.candidates().max(1);
+    // A single target has nothing to move on to: the attempt's own timeout bounds it.
+    let probe = probe.filter(|_| tries > 1);
     let mut tried = 0;
+    let mut saw_not_leader = false;
     loop {
-        let t = connector.connect().await.map_err(AttemptError::Dial)?;
-        let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
-        let conn = Conn::start(core.clone(), id, t.reader, t.writer, msize);
-        let handle = ConnHandle(KillOnDrop(Some(conn.clone())));
-        core.fids().conn_id = id;
         tried += 1;
-        match negotiate(&conn, msize).await {
-            Ok(n) => return Ok((handle, n)),
-            Err(NegotiateError::NotLeader) => {
+        let one = async {
+            let t = connector.connect().await.map_err(AttemptError::Dial)?;
+            let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
+            let conn = Conn::start(core.clone(), id, t.reader, t.writer, msize);
+            let handle = ConnHandle(KillOnDrop(Some(conn.clone())));
+            core.fids().conn_id = id;
+            let n = negotiate(&conn, msize)
+                .await
+                .map_err(AttemptError::Negotiate)?;
+            Ok((handle, n))
+        };
+        let result = match probe {
+            Some(d) => match tokio::time::timeout(d, one).await {
+                Ok(r) => r,
+                Err(_) => {
+                    tracing::debug!(target = %connector.describe(), probe = ?d, "no answer within the probe timeout; trying the next target");
+                    connector.not_leader();
+                    if tried >= tries {
+                        return Err(if saw_not_leader {
+                            AttemptError::Negotiate(NegotiateError::NotLeader)
+                        } else {
+                            AttemptError::Dial(std::io::Error::new(
+                                std::io::ErrorKind::TimedOut,
+                                format!("no target answered within the {d:?} probe timeout"),
+                            ))
+                        });
+                    }
+                    continue;
+                }
+            },
+            None => one.await,
+        };
+        match result {
+            Err(AttemptError::Negotiate(NegotiateError::NotLeader)) => {
+                saw_not_leader = true;
                 connector.not_leader();
                 if tried >= tries {
                     return Err(AttemptError::Negotiate(NegotiateError::NotLeader));
                 }
             }
-            Err(e) => return Err(AttemptError::Negotiate(e)),
+            other => return other,
         }
     }
 }
@@ -491,7 +524,7 @@ async fn initial(
     connector: &dyn Connector,
     opts: &Options,
 ) -> Result<(Fid, Negotiated), AttemptError> {
-    let (handle, negotiated) = dial(core, connector, opts.msize).await?;
+    let (handle, negotiated) = dial(core, connector, opts.msize, opts.probe_timeout).await?;
     let (id, generation) = core.fids().alloc();
     let root = Fid::new(core.clone(), id, generation);
     let (uname, aname) = (

@@ -113,7 +113,7 @@ async fn attempt_once(
             0 => opts.msize,
             m => m.min(opts.msize),
         };
-        let (handle, negotiated) = dial(core, connector, msize).await?;
+        let (handle, negotiated) = dial(core, connector, msize, opts.probe_timeout).await?;
         let counts = replay(handle.conn(), core)
             .await
             .map_err(AttemptError::Replay)?;

@@ -1,7 +1,9 @@
 //! Dialing: the [`Connector`] trait and its implementation for [`Target`].
 
 use std::fmt;
+use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -66,28 +68,43 @@ fn tune_tcp(s: &tokio::net::TcpStream) -> io::Result<()> {
     socket2::SockRef::from(s).set_tcp_keepalive(&ka)
 }
 
+/// Resolves a host name to socket addresses.
+async fn resolve_host(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {
+    Ok(tokio::net::lookup_host((host.as_str(), port))
+        .await?
+        .collect())
+}
+
+/// Dials `host:port`: looks the name up through `resolve` now (nothing is cached, so every
+/// dial, including every HA re-probe, sees the current DNS answer) and connects to the
+/// first address that accepts.
+async fn dial_tcp<R, F>(host: &str, port: u16, resolve: R) -> io::Result<Transport>
+where
+    R: FnOnce(String, u16) -> F,
+    F: Future<Output = io::Result<Vec<SocketAddr>>>,
+{
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
+    for addr in resolve(host.to_owned(), port).await? {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(s) => {
+                tune_tcp(&s)?;
+                let (r, w) = s.into_split();
+                return Ok(Transport {
+                    reader: Box::new(r),
+                    writer: Box::new(w),
+                });
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
 impl Connector for Target {
     fn connect(&self) -> BoxFuture<'_, io::Result<Transport>> {
         Box::pin(async move {
             match self {
-                Target::Tcp { host, port } => {
-                    let mut last =
-                        io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
-                    for addr in tokio::net::lookup_host((host.as_str(), *port)).await? {
-                        match tokio::net::TcpStream::connect(addr).await {
-                            Ok(s) => {
-                                tune_tcp(&s)?;
-                                let (r, w) = s.into_split();
-                                return Ok(Transport {
-                                    reader: Box::new(r),
-                                    writer: Box::new(w),
-                                });
-                            }
-                            Err(e) => last = e,
-                        }
-                    }
-                    Err(last)
-                }
+                Target::Tcp { host, port } => dial_tcp(host, *port, resolve_host).await,
                 #[cfg(unix)]
                 Target::Unix(path) => {
                     let s = tokio::net::UnixStream::connect(path).await?;
@@ -142,5 +159,52 @@ mod tests {
         drop(listener);
         let closed = Target::parse(&format!("127.0.0.1:{port}")).unwrap();
         assert!(closed.connect().await.is_err(), "nothing listens any more");
+    }
+
+    #[tokio::test]
+    async fn every_dial_resolves_the_host_name_again() {
+        use std::sync::Mutex;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let first = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let second = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (a, b) = (first.local_addr().unwrap(), second.local_addr().unwrap());
+        // A fake DNS: "node-a" moves from the first listener to the second between dials.
+        let answer = Mutex::new(a);
+        let lookups = AtomicUsize::new(0);
+        let resolve = |host: String, port: u16| {
+            assert_eq!((host.as_str(), port), ("node-a", 5564));
+            lookups.fetch_add(1, Ordering::SeqCst);
+            let addr = *answer.lock().unwrap();
+            async move { Ok(vec![addr]) }
+        };
+        let t = dial_tcp("node-a", 5564, resolve).await.unwrap();
+        let (_peer, from) = first.accept().await.unwrap();
+        assert_eq!(from.ip(), a.ip());
+        drop(t);
+        *answer.lock().unwrap() = b;
+        let t = dial_tcp("node-a", 5564, resolve).await.unwrap();
+        let accepted = tokio::time::timeout(Duration::from_secs(10), second.accept()).await;
+        assert!(
+            accepted.unwrap().is_ok(),
+            "the second dial reached the new address"
+        );
+        assert_eq!(lookups.load(Ordering::SeqCst), 2, "one lookup per dial");
+        drop(t);
+        let none = |_: String, _: u16| async { Ok(Vec::new()) };
+        let err = dial_tcp("gone", 1, none).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn targets_keep_host_names_unresolved() {
+        // Nothing resolved is stored: a target (and so an HA set) holds only the name.
+        let t = Target::parse("node-a.example:5564").unwrap();
+        assert_eq!(
+            t,
+            Target::Tcp {
+                host: "node-a.example".into(),
+                port: 5564
+            }
+        );
     }
 }

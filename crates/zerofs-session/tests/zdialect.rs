@@ -163,3 +163,81 @@ async fn requests_fail_as_not_leader_when_no_server_leads_for_the_horizon() {
     assert!(matches!(err, SessionError::NotLeader), "{err:?}");
     assert_eq!(err.errno(), 108);
 }
+
+/// A TCP listener on 127.0.0.1 that accepts connections (the kernel completes the handshake)
+/// but never reads or answers: a black-holed node.
+async fn silent_node() -> (tokio::net::TcpListener, String) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = format!("127.0.0.1:{}", l.local_addr().unwrap().port());
+    (l, target)
+}
+
+/// Generous bound for a test step that must not stall.
+const BOUND: Duration = Duration::from_secs(20);
+
+#[tokio::test]
+async fn a_black_holed_node_is_passed_over_at_the_probe_timeout() {
+    let (a, _b) = z_pair().await;
+    let (silent, hole) = silent_node().await;
+    // Without a probe timeout the black hole holds the first connection (control).
+    let stalled = Session::connect(
+        &format!("{hole},{}", a.unix_target().unwrap()),
+        Options {
+            probe_timeout: None,
+            connect_timeout: Some(Duration::from_millis(300)),
+            ..opts()
+        },
+    )
+    .await;
+    assert!(
+        matches!(stalled, Err(SessionError::Connect { .. })),
+        "{stalled:?}"
+    );
+    // With one, the probe moves on to the leader.
+    let probing = Options {
+        probe_timeout: Some(Duration::from_millis(200)),
+        connect_timeout: None,
+        ..opts()
+    };
+    let s = tokio::time::timeout(
+        BOUND,
+        Session::connect(&format!("{hole},{}", a.unix_target().unwrap()), probing),
+    )
+    .await
+    .expect("leader discovery completes")
+    .unwrap();
+    assert!(s.call(mkdir(&s, "x".into())).await.is_ok());
+    assert!(a.counters().frames(MessageType::Tattach) >= 1);
+    let probed = tokio::time::timeout(BOUND, silent.accept()).await;
+    assert!(
+        matches!(probed, Ok(Ok(_))),
+        "the black hole was dialled first"
+    );
+}
+
+#[tokio::test]
+async fn a_black_holed_node_is_passed_over_when_the_set_is_reprobed() {
+    let (a, b) = z_pair().await;
+    let (silent, hole) = silent_node().await;
+    let s = Session::connect_multi(
+        &[a.unix_target().unwrap(), hole, b.unix_target().unwrap()],
+        Options {
+            probe_timeout: Some(Duration::from_millis(200)),
+            ..opts()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(s.call(mkdir(&s, "before".into())).await.is_ok());
+    // The leader moves to the last node; the re-probe passes a, then the black hole.
+    a.demote();
+    assert_eq!(b.promote(), 2);
+    let r = tokio::time::timeout(BOUND, s.call(mkdir(&s, "after".into())))
+        .await
+        .expect("the re-probe completes");
+    assert!(matches!(r, Ok(Message::Rmkdir(_))), "{r:?}");
+    assert!(b.counters().frames(MessageType::Tmkdir) >= 1);
+    assert_eq!(s.lineage().unwrap().writer_epoch, 2);
+    let probed = tokio::time::timeout(BOUND, silent.accept()).await;
+    assert!(matches!(probed, Ok(Ok(_))), "the black hole was re-probed");
+}

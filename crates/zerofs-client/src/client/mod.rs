@@ -59,7 +59,7 @@ impl Client {
         Client::connect_with(target, ConnectOptions::default()).await
     }
 
-    /// Connects to `target` with `opts` (identity, export, msize, timeout).
+    /// Connects to `target` with `opts` (identity, export, msize, timeout, retry horizon).
     ///
     /// Negotiates the best dialect the server grants (`9P2000.L.Z`, `.zerofs2`, `.zerofs`,
     /// then plain `9P2000.L`, which also suits diod) and attaches as `opts.uid`. A
@@ -77,8 +77,11 @@ impl Client {
     /// availability): each target is probed, a server answering `ENOTCONN` is not the leader,
     /// and after any disconnect the set is probed again. Requests refused with `ENOTCONN`
     /// are re-routed before dispatch; those cut by `ESHUTDOWN` are resent with RETRY (the
-    /// server de-duplicates them). When no server leads for the retry horizon, calls fail
-    /// with [`ZeroFsError::NotLeader`].
+    /// server de-duplicates them). When no server leads for the retry horizon
+    /// ([`ConnectOptions::retry_horizon_ms`], default 120 s), calls fail with
+    /// [`ZeroFsError::NotLeader`]. Each target gets 3 s to answer a probe, so a node that
+    /// accepts connections but never answers cannot stall leader discovery; host names are
+    /// resolved again at every probe.
     pub async fn connect_multi(targets: &[String]) -> Result<Arc<Client>, ZeroFsError> {
         Client::connect_multi_with(targets, ConnectOptions::default()).await
     }
@@ -167,5 +170,29 @@ fn session_options(opts: &ConnectOptions) -> (Options, u32) {
             .map(|ms| Duration::from_millis(u64::from(ms))),
         ..Options::default()
     };
+    let options = match opts.retry_horizon_ms {
+        Some(ms) => Options {
+            retry_horizon: Duration::from_millis(u64::from(ms)),
+            ..options
+        },
+        None => options,
+    };
     (options, gid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_horizon_defaults_to_the_session_default_and_can_be_set() {
+        let (o, _) = session_options(&ConnectOptions::default());
+        assert_eq!(o.retry_horizon, Duration::from_secs(120));
+        let (o, _) = session_options(&ConnectOptions {
+            retry_horizon_ms: Some(1500),
+            ..ConnectOptions::default()
+        });
+        assert_eq!(o.retry_horizon, Duration::from_millis(1500));
+        assert_eq!(o.probe_timeout, Some(Duration::from_secs(3)));
+    }
 }

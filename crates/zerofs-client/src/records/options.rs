@@ -90,7 +90,7 @@ impl OpenOptions {
     }
 }
 
-/// How to connect: identity, export, message size and timeout.
+/// How to connect: identity, export, message size, timeout and (`.Z`) retry horizon.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ConnectOptions {
@@ -108,6 +108,12 @@ pub struct ConnectOptions {
     pub msize: u32,
     /// Bound on dial + version + attach, in milliseconds (`None`: no bound; default 30 s).
     pub connect_timeout_ms: Option<u32>,
+    /// `9P2000.L.Z` only: how long, in milliseconds, a mutation whose outcome is unknown (its
+    /// connection died, or the server answered `ESHUTDOWN`) is resent before it fails as
+    /// possibly applied, and how long requests wait for an HA set to have a leader before
+    /// they fail with [`NotLeader`](crate::ZeroFsError::NotLeader). `None` (the default): 120 s.
+    /// Capped at 150 s (how long servers remember an operation).
+    pub retry_horizon_ms: Option<u32>,
 }
 
 impl Default for ConnectOptions {
@@ -119,6 +125,7 @@ impl Default for ConnectOptions {
             aname: String::new(),
             msize: (1 << 20) + 4096,
             connect_timeout_ms: Some(30_000),
+            retry_horizon_ms: None,
         }
     }
 }
