@@ -14,6 +14,7 @@ use super::Client;
 use crate::ctx::{Ctx, OrPath, SResult};
 use crate::error::ZeroFsError;
 use crate::file::File;
+use crate::open::Opened;
 use crate::path::ValidPath;
 use crate::records::OpenOptions;
 
@@ -263,12 +264,8 @@ impl Client {
     ) -> Result<(), ZeroFsError> {
         let cx = self.cx()?;
         let p = ValidPath::new(path.as_ref())?;
-        let (parent, name) = p.split_last()?;
         let d = p.display.as_str();
-        let opts = OpenOptions::write_only().create(true);
-        let opened = cx
-            .open_in(cx.session.root(), parent, name, &opts, d)
-            .await?;
+        let opened = open_path(cx, &p, &OpenOptions::write_only().create(true)).await?;
         let len = data.len() as u64;
         let old = opened.known_size();
         cx.write_all(&opened.fid, 0, data, d).await?;
@@ -283,12 +280,8 @@ impl Client {
     pub async fn append(&self, path: impl AsRef<Path>, data: &[u8]) -> Result<u64, ZeroFsError> {
         let cx = self.cx()?;
         let p = ValidPath::new(path.as_ref())?;
-        let (parent, name) = p.split_last()?;
         let d = p.display.as_str();
-        let opts = OpenOptions::write_only().create(true);
-        let opened = cx
-            .open_in(cx.session.root(), parent, name, &opts, d)
-            .await?;
+        let opened = open_path(cx, &p, &OpenOptions::write_only().create(true)).await?;
         let offset = match opened.known_size() {
             Some(s) => s,
             None => cx.getattr(&opened.fid).await.at(d)?.size,
@@ -312,11 +305,8 @@ impl Client {
         let cx = self.cx()?;
         crate::open::access(&opts)?;
         let p = ValidPath::new(path.as_ref())?;
-        let (parent, name) = p.split_last()?;
         let d = p.display.as_str();
-        let opened = cx
-            .open_in(cx.session.root(), parent, name, &opts, d)
-            .await?;
+        let opened = open_path(cx, &p, &opts).await?;
         if opts.truncate && opts.write && opened.known_size() != Some(0) {
             cx.set_size(&opened.fid, 0).await.at(d)?;
         }
@@ -328,4 +318,11 @@ impl Client {
         self.open(path, OpenOptions::read_write().create(true).truncate(true))
             .await
     }
+}
+
+/// Opens (or creates, as `opts` says) the file at `p`, walking from the attach root.
+async fn open_path(cx: &Ctx, p: &ValidPath, opts: &OpenOptions) -> Result<Opened, ZeroFsError> {
+    let (parent, name) = p.split_last()?;
+    cx.open_in(cx.session.root(), parent, name, opts, &p.display)
+        .await
 }
