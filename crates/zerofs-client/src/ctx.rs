@@ -3,9 +3,11 @@
 
 use std::sync::Mutex;
 
-use zerofs_9p_proto::Dialect;
+use bytes::Bytes;
+use zerofs_9p_proto::{Dialect, Stat};
 use zerofs_session::{Session, SessionError};
 
+use crate::coalesce::Coalescer;
 use crate::error::ZeroFsError;
 
 /// A session result (mapped to [`ZeroFsError`] at the public boundary, with the path).
@@ -43,6 +45,8 @@ pub(crate) struct Ctx {
     pub gid: u32,
     /// (reconnect count when learnt, quirk bits).
     quirks: Mutex<(u64, u8)>,
+    /// Concurrent identical stats (base fid, names) share a round trip.
+    pub stats: Coalescer<(u32, Vec<Bytes>), SResult<Stat>>,
 }
 
 impl Ctx {
@@ -51,6 +55,7 @@ impl Ctx {
             session,
             gid,
             quirks: Mutex::new((0, 0)),
+            stats: Coalescer::new(),
         }
     }
 

@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 mod client;
+mod coalesce;
 mod ctx;
 mod dir;
 mod error;

@@ -88,11 +88,19 @@ impl Ctx {
     }
 
     /// The stat of `names` under `base` (`Tgetattr` on `base` itself when `names` is empty).
+    /// Identical concurrent calls share one round trip sent after each of them started
+    /// ([`Coalescer`](crate::coalesce::Coalescer)).
     pub(crate) async fn stat_at(&self, base: &Fid, names: &[Bytes]) -> SResult<Stat> {
-        if names.is_empty() {
-            return self.getattr(base).await;
-        }
-        self.walk_stat(base, names).await.map(|(_, s)| s)
+        let key = (base.id(), names.to_vec());
+        self.stats
+            .run(key, || async {
+                if names.is_empty() {
+                    self.getattr(base).await
+                } else {
+                    self.walk_stat(base, names).await.map(|(_, s)| s)
+                }
+            })
+            .await
     }
 
     /// `Tgetattr` of every field.
