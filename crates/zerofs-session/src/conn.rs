@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 use zerofs_9p_proto::consts::NOTAG;
 use zerofs_9p_proto::{Dialect, Frame, Header, Message, MessageType, Tclunk};
@@ -95,7 +95,7 @@ pub(crate) struct Conn {
     msize: AtomicU32,
     dead: AtomicBool,
     inner: Mutex<Inner>,
-    tx: mpsc::UnboundedSender<Outgoing>,
+    write: writer::WriteSide,
     tasks: Mutex<Vec<AbortHandle>>,
 }
 
@@ -123,7 +123,6 @@ impl Conn {
         wr: BoxWrite,
         msize: u32,
     ) -> Arc<Conn> {
-        let (tx, rx) = mpsc::unbounded_channel();
         let conn = Arc::new(Conn {
             id,
             core,
@@ -131,10 +130,10 @@ impl Conn {
             msize: AtomicU32::new(msize),
             dead: AtomicBool::new(false),
             inner: Mutex::new(Inner::default()),
-            tx,
+            write: writer::WriteSide::new(wr),
             tasks: Mutex::new(Vec::new()),
         });
-        let w = tokio::spawn(writer::writer(conn.clone(), wr, rx)).abort_handle();
+        let w = tokio::spawn(writer::writer(conn.clone())).abort_handle();
         let r = tokio::spawn(reader::reader(conn.clone(), rd)).abort_handle();
         conn.tasks
             .lock()
@@ -223,11 +222,9 @@ impl Conn {
             payload,
             state: state.clone(),
         };
-        if self.tx.send(out).is_err() {
-            inner.tags.free(tag);
-            drop(inner);
-            return Err((ticket, SendError::Dead));
-        }
+        // Inline when nothing else is in flight (the slot is inserted after).
+        let idle = inner.slots.is_empty();
+        self.write.send(out, idle, &self.core.counters);
         inner.slots.insert(
             tag,
             Slot {
@@ -278,10 +275,8 @@ impl Conn {
             payload: None,
             state: state.clone(),
         };
-        if self.tx.send(out).is_err() {
-            inner.tags.free(tag);
-            return false;
-        }
+        let idle = inner.slots.is_empty();
+        self.write.send(out, idle, &self.core.counters);
         let ticket = Ticket::background(self.core.clone(), Effect::Clunk { fid, generation });
         inner.slots.insert(
             tag,

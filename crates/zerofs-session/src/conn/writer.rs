@@ -1,16 +1,25 @@
-//! The writer task: drains queued frames and writes them batched, with vectored writes.
+//! The write side: a queue drained by the writer task in batched vectored writes, and an
+//! inline fast path for an idle connection.
 //!
-//! Frames smaller than [`COPY_BELOW`] are copied into one staging buffer; larger payloads go out
-//! as their own slice, so a big `Twrite` payload is never copied into a frame buffer.
+//! A frame sent while nothing else is in flight and the queue is empty is written by the
+//! caller itself, with one non-blocking vectored write: no task hop, which is most of the
+//! latency of a lone request. If the socket takes only part of it (or none), the rest is
+//! queued for the writer task, which owns the stream whenever the queue is not empty. Under
+//! concurrency every frame goes through the queue, so the writer batches them.
+//!
+//! In the writer, frames smaller than [`COPY_BELOW`] are copied into one staging buffer; larger
+//! payloads go out as their own slice, so a big `Twrite` payload is never copied.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
-use std::sync::Arc;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
-use bytes::{BufMut, Bytes, BytesMut};
-use tokio::io::AsyncWriteExt;
-use tokio::sync::mpsc;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
 
 use super::{BoxWrite, Conn, Outgoing, QUEUED, SENT};
 use crate::stats::Counters;
@@ -23,45 +32,194 @@ const MAX_IOV: usize = 64;
 /// Stop batching once this many bytes are queued for one write.
 const BATCH_BYTES: usize = 4 << 20;
 
-pub(super) async fn writer(
-    conn: Arc<Conn>,
-    mut wr: BoxWrite,
-    mut rx: mpsc::UnboundedReceiver<Outgoing>,
-) {
+/// The stream and the frames waiting for it.
+pub(super) struct WriteSide {
+    state: Mutex<WriteState>,
+    wake: Notify,
+}
+
+struct WriteState {
+    /// The stream while idle; `None` while the writer task is writing with it.
+    stream: Option<BoxWrite>,
+    /// Frames for the writer task, in order (a partly written frame first).
+    queue: VecDeque<Queued>,
+}
+
+/// A queued frame, or the unwritten rest of one the caller started inline.
+enum Queued {
+    Frame(Outgoing),
+    Rest(Vec<Bytes>),
+}
+
+impl std::fmt::Debug for WriteSide {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteSide").finish_non_exhaustive()
+    }
+}
+
+impl WriteSide {
+    pub(super) fn new(stream: BoxWrite) -> WriteSide {
+        WriteSide {
+            state: Mutex::new(WriteState {
+                stream: Some(stream),
+                queue: VecDeque::new(),
+            }),
+            wake: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, WriteState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends `out`: inline when `idle` (nothing else in flight), the stream is free and
+    /// nothing is queued; else through the writer task. Never blocks.
+    pub(super) fn send(&self, out: Outgoing, idle: bool, counters: &Counters) {
+        let mut st = self.lock();
+        if idle && st.queue.is_empty() {
+            if let Some(stream) = st.stream.as_mut() {
+                if let Some(rest) = write_inline(stream, out, counters) {
+                    st.queue.push_back(Queued::Rest(rest));
+                    drop(st);
+                    self.wake.notify_one();
+                }
+                return;
+            }
+        }
+        let first = st.queue.is_empty();
+        st.queue.push_back(Queued::Frame(out));
+        drop(st);
+        if first {
+            self.wake.notify_one();
+        }
+    }
+}
+
+/// Writes `out` with one non-blocking vectored write; returns what the socket did not take
+/// (`None`: all of it, or the frame was withdrawn).
+fn write_inline(stream: &mut BoxWrite, out: Outgoing, counters: &Counters) -> Option<Vec<Bytes>> {
+    if out
+        .state
+        .compare_exchange(QUEUED, SENT, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return None;
+    }
+    let mut parts = vec![out.head];
+    parts.extend(out.payload.filter(|p| !p.is_empty()));
+    let slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
+    let mut cx = Context::from_waker(Waker::noop());
+    let written = match Pin::new(&mut *stream).poll_write_vectored(&mut cx, &slices) {
+        Poll::Ready(Ok(n)) => n,
+        // Not writable now, or failed: the writer task retries and reports any error.
+        Poll::Ready(Err(_)) | Poll::Pending => 0,
+    };
+    Counters::add(&counters.bytes_sent, written as u64);
+    advance(&mut parts, written);
+    // A buffering stream that cannot flush now leaves the flush to the writer task (an empty
+    // rest is just a flush).
+    let flushed =
+        parts.is_empty() && matches!(Pin::new(stream).poll_flush(&mut cx), Poll::Ready(Ok(())));
+    (!flushed).then_some(parts)
+}
+
+/// Drops the first `n` bytes of `parts`.
+fn advance(parts: &mut Vec<Bytes>, mut n: usize) {
+    let mut whole = 0;
+    for p in parts.iter_mut() {
+        if n == 0 {
+            break;
+        }
+        if p.len() <= n {
+            n -= p.len();
+            whole += 1;
+        } else {
+            p.advance(n);
+            n = 0;
+        }
+    }
+    parts.drain(..whole);
+}
+
+/// The writer task: whenever frames are queued it takes the stream, writes them in batches,
+/// and gives the stream back once the queue is empty.
+pub(super) async fn writer(conn: Arc<Conn>) {
+    let side = &conn.write;
     let mut parts: VecDeque<Bytes> = VecDeque::new();
     let mut stage = BytesMut::new();
-    while let Some(first) = rx.recv().await {
-        let mut batch = 0usize;
-        let mut next = Some(first);
-        while let Some(out) = next.take() {
-            if out
-                .state
-                .compare_exchange(QUEUED, SENT, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-            {
-                batch += out.head.len() + out.payload.as_ref().map_or(0, Bytes::len);
-                stage.put_slice(&out.head);
-                if let Some(p) = out.payload {
-                    if p.len() < COPY_BELOW {
-                        stage.put_slice(&p);
-                    } else {
-                        parts.push_back(stage.split().freeze());
-                        parts.push_back(p);
+    let mut held: Option<BoxWrite> = None;
+    loop {
+        let batch: Vec<Queued> = {
+            let mut st = side.lock();
+            if st.queue.is_empty() {
+                if let Some(s) = held.take() {
+                    st.stream = Some(s);
+                }
+                Vec::new()
+            } else {
+                if held.is_none() {
+                    held = st.stream.take();
+                }
+                let mut bytes = 0usize;
+                let mut batch = Vec::new();
+                while let Some(q) = st.queue.pop_front() {
+                    bytes += match &q {
+                        Queued::Frame(o) => o.head.len() + o.payload.as_ref().map_or(0, Bytes::len),
+                        Queued::Rest(r) => r.iter().map(Bytes::len).sum(),
+                    };
+                    batch.push(q);
+                    if bytes >= BATCH_BYTES || batch.len() >= MAX_IOV * 4 {
+                        break;
                     }
                 }
+                batch
             }
-            if batch < BATCH_BYTES && parts.len() < MAX_IOV * 4 {
-                next = rx.try_recv().ok();
+        };
+        if batch.is_empty() {
+            side.wake.notified().await;
+            continue;
+        }
+        let Some(stream) = held.as_mut() else {
+            // Unreachable: the stream is either idle in the state or held here.
+            conn.kill("the write stream went missing".into());
+            return;
+        };
+        for q in batch {
+            match q {
+                Queued::Rest(rest) => {
+                    if !stage.is_empty() {
+                        parts.push_back(stage.split().freeze());
+                    }
+                    parts.extend(rest);
+                }
+                Queued::Frame(out) => {
+                    if out
+                        .state
+                        .compare_exchange(QUEUED, SENT, Ordering::AcqRel, Ordering::Acquire)
+                        .is_err()
+                    {
+                        continue;
+                    }
+                    stage.put_slice(&out.head);
+                    if let Some(p) = out.payload {
+                        if p.len() < COPY_BELOW {
+                            stage.put_slice(&p);
+                        } else {
+                            parts.push_back(stage.split().freeze());
+                            parts.push_back(p);
+                        }
+                    }
+                }
             }
         }
         if !stage.is_empty() {
             parts.push_back(stage.split().freeze());
         }
-        if let Err(e) = write_all(&mut wr, &mut parts, &conn).await {
+        if let Err(e) = write_all(stream, &mut parts, &conn).await {
             conn.kill(format!("write failed: {e}"));
             return;
         }
-        if let Err(e) = wr.flush().await {
+        if let Err(e) = stream.flush().await {
             conn.kill(format!("flush failed: {e}"));
             return;
         }
@@ -96,10 +254,33 @@ async fn write_all(
                 left -= front.len();
                 parts.pop_front();
             } else {
-                bytes::Buf::advance(front, left);
+                front.advance(left);
                 left = 0;
             }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advance_drops_whole_and_partial_parts() {
+        let mut parts = vec![
+            Bytes::from_static(b"abc"),
+            Bytes::from_static(b"de"),
+            Bytes::from_static(b"fgh"),
+        ];
+        advance(&mut parts, 4);
+        assert_eq!(
+            parts,
+            [Bytes::from_static(b"e"), Bytes::from_static(b"fgh")]
+        );
+        advance(&mut parts, 0);
+        assert_eq!(parts.len(), 2);
+        advance(&mut parts, 4);
+        assert!(parts.is_empty());
+    }
 }

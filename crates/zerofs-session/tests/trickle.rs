@@ -1,0 +1,147 @@
+//! A stream that takes a few bytes per write and is often not ready: frames written inline by
+//! callers and by the writer task must still reach the server whole and in order.
+
+mod support;
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use support::within;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::UnixStream;
+use zerofs_memserver::{Config, Generation, MemServer};
+use zerofs_session::proto::consts::open;
+use zerofs_session::{Connector, Options, Session, Transport};
+
+/// Passes reads through; accepts at most `step` bytes per write, and answers every other
+/// write poll with `Pending` (waking at once).
+struct Trickle {
+    inner: UnixStream,
+    step: usize,
+    flip: bool,
+}
+
+impl AsyncRead for Trickle {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Trickle {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.flip = !self.flip;
+        if self.flip {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let n = buf.len().min(self.step);
+        Pin::new(&mut self.inner).poll_write(cx, &buf[..n])
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[derive(Debug)]
+struct TrickleConnector {
+    path: std::path::PathBuf,
+    step: usize,
+}
+
+impl Connector for TrickleConnector {
+    fn connect(&self) -> BoxFuture<'_, io::Result<Transport>> {
+        Box::pin(async move {
+            let inner = UnixStream::connect(&self.path).await?;
+            Ok(Transport::new(Trickle {
+                inner,
+                step: self.step,
+                flip: false,
+            }))
+        })
+    }
+    fn describe(&self) -> String {
+        "trickle".into()
+    }
+}
+
+fn data(n: usize, seed: u8) -> Bytes {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(29).wrapping_add(seed))
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_arrive_whole_through_a_trickling_stream() {
+    for step in [1usize, 7, 4096] {
+        let server = MemServer::start(Config::new(Generation::Gen2).ephemeral_unix())
+            .await
+            .unwrap();
+        let connector = TrickleConnector {
+            path: server.unix_path().unwrap().to_path_buf(),
+            step,
+        };
+        let opts = Options {
+            msize: 64 * 1024,
+            ..Options::default()
+        };
+        let s = Arc::new(Session::connect_with(connector, opts).await.unwrap());
+        let dir = s.clone_fid(s.root()).await.unwrap();
+        s.lcreate(
+            &dir,
+            Bytes::from_static(b"f"),
+            open::RDWR | open::CREAT,
+            0o100644,
+            0,
+        )
+        .await
+        .unwrap();
+        let payload = data(if step == 1 { 20_000 } else { 300_000 }, step as u8);
+        // Sequential requests (inline writes) and a pipelined bulk write (the writer task).
+        assert_eq!(
+            within(s.write(&dir, 0, payload.clone())).await.unwrap(),
+            payload.len() as u64
+        );
+        let back = within(s.read(&dir, 0, payload.len() + 10)).await.unwrap();
+        assert_eq!(back, payload, "step {step}");
+        // Concurrent small requests, each answered for its own fid.
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let (_f, stat) = s
+                        .walk_getattr(s.root(), &[Bytes::from_static(b"f")])
+                        .await?;
+                    Ok::<_, zerofs_session::SessionError>(stat.size)
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(
+                within(t).await.unwrap().unwrap(),
+                payload.len() as u64,
+                "step {step}"
+            );
+        }
+        assert_eq!(
+            s.stats().reconnects,
+            0,
+            "no frame was ever cut: step {step}"
+        );
+    }
+}
