@@ -14,6 +14,7 @@ use futures::stream::FuturesOrdered;
 use zerofs_9p_proto::consts::{LINUX_IOHDRSZ, READ_OVERHEAD};
 use zerofs_9p_proto::{Message, Tread, Twrite};
 
+use crate::conn::DIRECT_MIN;
 use crate::effects::Effect;
 use crate::error::SessionError;
 use crate::fids::Fid;
@@ -46,44 +47,98 @@ impl Session {
         .max(1)
     }
 
-    async fn tread(&self, fid: &Fid, offset: u64, count: u32) -> Result<Bytes, SessionError> {
+    /// One `Tread`. With a `sink` (empty, with room for `count` bytes), a large payload may be
+    /// received straight into it.
+    async fn tread(
+        &self,
+        fid: &Fid,
+        offset: u64,
+        count: u32,
+        sink: Option<BytesMut>,
+    ) -> Result<Piece, SessionError> {
         let msg = Message::Tread(Tread {
             fid: fid.id(),
             offset,
             count,
         });
-        match self.request(msg, Effect::None, &[fid.id()]).await? {
-            Message::Rread(r) if r.data.len() <= count as usize => Ok(r.data),
-            Message::Rread(r) => Err(SessionError::Protocol(format!(
-                "Rread of {} bytes for a Tread of {count}",
-                r.data.len()
-            ))),
-            other => Err(unexpected(&other)),
+        let (reply, sink) = self
+            .request_into(msg, Effect::None, &[fid.id()], sink)
+            .await?;
+        let Message::Rread(r) = reply else {
+            return Err(unexpected(&reply));
+        };
+        let got = sink.as_ref().map_or(0, BytesMut::len).max(r.data.len());
+        if got > count as usize {
+            return Err(SessionError::Protocol(format!(
+                "Rread of {got} bytes for a Tread of {count}"
+            )));
         }
+        Ok(match sink {
+            // Filled by the reader, or (a reply it did not take) filled here, so the chunk
+            // stays contiguous with its neighbours.
+            Some(mut s) => {
+                if s.is_empty() {
+                    s.extend_from_slice(&r.data);
+                }
+                Piece::Sink(s)
+            }
+            None => Piece::Reply(r.data),
+        })
     }
 
     /// Reads `[offset, offset + len)` of a chunk, re-splitting if msize shrank meanwhile.
-    async fn read_piece(&self, fid: &Fid, offset: u64, len: u32) -> Result<Bytes, SessionError> {
-        let first = self.tread(fid, offset, len).await?;
+    async fn read_piece(
+        &self,
+        fid: &Fid,
+        offset: u64,
+        len: u32,
+        sink: Option<BytesMut>,
+    ) -> Result<Piece, SessionError> {
+        let first = self.tread(fid, offset, len, sink).await?;
         if first.len() == len as usize || len <= self.read_chunk(fid) {
             return Ok(first);
         }
         // Clamped by a smaller msize after a reconnect, not EOF: read the rest.
-        let mut out = BytesMut::from(&first[..]);
+        let mut out = BytesMut::from(first.as_ref());
         while out.len() < len as usize {
             let want = (len as usize - out.len()).min(self.read_chunk(fid) as usize) as u32;
-            let got = self.tread(fid, offset + out.len() as u64, want).await?;
-            out.extend_from_slice(&got);
+            let got = self
+                .tread(fid, offset + out.len() as u64, want, None)
+                .await?;
+            out.extend_from_slice(got.as_ref());
             if got.len() < want as usize {
                 break;
             }
         }
-        Ok(out.freeze())
+        Ok(Piece::Sink(out))
+    }
+
+    /// Reads up to `sink.capacity()` bytes (at most one chunk's worth is asked for) at
+    /// `offset` into the empty `sink`, and returns it filled (shorter: end of file). A large
+    /// reply is received straight into it from the socket; a small one is copied. Memory
+    /// carved from one allocation with [`BytesMut::split_off`] and read into in order joins
+    /// back without copying ([`BytesMut::unsplit`]).
+    pub async fn read_into(
+        &self,
+        fid: &Fid,
+        offset: u64,
+        mut sink: BytesMut,
+    ) -> Result<BytesMut, SessionError> {
+        sink.clear();
+        let len = clamp_to_offset_space(offset, sink.capacity()).min(self.read_chunk(fid) as usize);
+        if len == 0 {
+            return Ok(sink);
+        }
+        match self.read_piece(fid, offset, len as u32, Some(sink)).await? {
+            Piece::Sink(s) => Ok(s),
+            Piece::Reply(b) => Ok(BytesMut::from(&b[..])),
+        }
     }
 
     /// Reads up to `len` bytes at `offset`, pipelining chunk requests. Shorter than `len` only
-    /// at end of file. A read served by one round trip returns the reply's own buffer (no copy).
-    /// Any chunk's error fails the whole read.
+    /// at end of file. A read served by one round trip returns the reply's own buffer (no copy);
+    /// a longer one reserves its result once and has the reader receive each large chunk
+    /// straight into its place in it (no copy either). Any chunk's error fails the whole read.
     pub async fn read(&self, fid: &Fid, offset: u64, len: usize) -> Result<Bytes, SessionError> {
         let chunk = self.read_chunk(fid) as usize;
         // Nothing lies beyond the last addressable byte: never compute an offset past it.
@@ -92,28 +147,46 @@ impl Session {
             return Ok(Bytes::new());
         }
         if len <= chunk {
-            return self.read_piece(fid, offset, len as u32).await;
+            return Ok(self
+                .read_piece(fid, offset, len as u32, None)
+                .await?
+                .freeze());
         }
         let window = self.options().bulk_window;
         // `len` is a caller's upper bound (often "the rest of the file"): reserve it only up to
         // the session's buffered-bytes budget, and grow past that as data arrives.
         let reserve = len.min(self.options().max_buffered_bytes);
-        let mut out = BytesMut::with_capacity(reserve);
+        // Room not yet handed to a chunk; chunks are carved from its front, in order, so
+        // they join back together without copying. Chunks too small for the reader to receive
+        // in place are copied into `out` instead.
+        let direct = chunk >= DIRECT_MIN;
+        let mut room = BytesMut::with_capacity(if direct { reserve } else { 0 });
+        let mut out = BytesMut::with_capacity(if direct { 0 } else { reserve });
         let mut issued = 0usize;
         let mut pending = FuturesOrdered::new();
         loop {
             while pending.len() < window && issued < len {
                 let n = (len - issued).min(self.read_chunk(fid) as usize);
                 let off = offset + issued as u64;
-                pending.push_back(async move { (n, self.read_piece(fid, off, n as u32).await) });
+                let sink = (room.capacity() >= n).then(|| {
+                    let rest = room.split_off(n);
+                    std::mem::replace(&mut room, rest)
+                });
+                pending
+                    .push_back(async move { (n, self.read_piece(fid, off, n as u32, sink).await) });
                 issued += n;
             }
             let Some((asked, result)) = pending.next().await else {
                 break;
             };
-            let data = result?;
-            out.extend_from_slice(&data);
-            if data.len() < asked {
+            let got = result?;
+            let short = got.len() < asked;
+            match got {
+                // Contiguous with what came before: joined in place.
+                Piece::Sink(part) => out.unsplit(part),
+                Piece::Reply(data) => out.extend_from_slice(&data),
+            }
+            if short {
                 break;
             }
         }
@@ -203,6 +276,34 @@ impl Session {
             }
         }
         Ok(written)
+    }
+}
+
+/// A chunk's data: received into its sink (or joined there), or the reply's own buffer.
+enum Piece {
+    Sink(BytesMut),
+    Reply(Bytes),
+}
+
+impl Piece {
+    fn len(&self) -> usize {
+        self.as_ref().len()
+    }
+
+    fn freeze(self) -> Bytes {
+        match self {
+            Piece::Sink(b) => b.freeze(),
+            Piece::Reply(b) => b,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Piece {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Piece::Sink(b) => b,
+            Piece::Reply(b) => b,
+        }
     }
 }
 

@@ -30,6 +30,9 @@ use crate::request::Ticket;
 use crate::stats::Counters;
 use crate::tags::Tags;
 
+/// `Rread` payloads at least this large may be received straight into the caller's buffer.
+pub(crate) const DIRECT_MIN: usize = 64 * 1024;
+
 /// Send state of a queued frame: the writer and a withdrawing caller race on it.
 const QUEUED: u8 = 0;
 const SENT: u8 = 1;
@@ -324,6 +327,43 @@ impl Conn {
         self.core.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
         drop(inner);
         Some(slot.ticket)
+    }
+
+    /// Takes the sink of the `Tread` pending under `tag` if it can take a `count`-byte
+    /// payload (the reader then receives the payload straight into it).
+    fn take_sink(&self, tag: u16, count: usize) -> Option<BytesMut> {
+        let mut inner = self.inner();
+        let slot = inner.slots.get_mut(&tag)?;
+        if slot.request != MessageType::Tread {
+            return None;
+        }
+        let sink = slot.ticket.sink.as_ref()?;
+        if !sink.is_empty() || sink.capacity() < count {
+            return None;
+        }
+        slot.ticket.sink.take()
+    }
+
+    /// Completes the `Tread` under `tag` whose payload the reader received into `sink`.
+    /// False if the connection was killed.
+    fn route_sink(self: &Arc<Self>, tag: u16, sink: BytesMut) -> bool {
+        let Some(mut slot) = self.take_slot(tag) else {
+            self.violation(format!("reply with unknown tag {tag}"));
+            return false;
+        };
+        Counters::add(&self.core.counters.requests, 1);
+        slot.ticket.sink = Some(sink);
+        let reply = Reply::Decoded(Message::Rread(zerofs_9p_proto::Rread {
+            data: Bytes::new(),
+        }));
+        deliver(
+            slot.waiter,
+            Delivery::Reply {
+                reply,
+                ticket: slot.ticket,
+            },
+        );
+        true
     }
 
     /// Routes one reply frame. False if the connection was killed.

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
 use tokio::sync::OwnedSemaphorePermit;
 use zerofs_9p_proto::consts::envelope::RETRY;
 use zerofs_9p_proto::consts::errno::{ENOTCONN, ESHUTDOWN, ESTALE};
@@ -31,6 +32,9 @@ pub(crate) struct Ticket {
     pub(crate) envelope: Envelope,
     /// How long resends of an unknown outcome and re-routes away from non-leaders go on.
     pub(crate) horizon: Duration,
+    /// Where the reader puts a large `Rread` payload straight from the socket (no copy):
+    /// empty until then, non-empty once filled (only payloads of 64 KiB and more go there).
+    pub(crate) sink: Option<BytesMut>,
 }
 
 /// A `.Z` error answer that asks for a resend rather than being the request's result.
@@ -85,6 +89,7 @@ impl Ticket {
             sent_before: false,
             envelope: Envelope::NONE,
             horizon: crate::options::RETRY_HORIZON,
+            sink: None,
         })
     }
 
@@ -98,6 +103,7 @@ impl Ticket {
             sent_before: false,
             envelope: Envelope::NONE,
             horizon: crate::options::RETRY_HORIZON,
+            sink: None,
         }
     }
 
@@ -207,9 +213,19 @@ impl Drop for Ticket {
 /// `ESHUTDOWN` does the same with RETRY; `ESTALE` to a RETRY resends as a first attempt.
 pub(crate) async fn exchange(
     core: &Arc<Core>,
+    frame: Frame,
+    ticket: Ticket,
+) -> Result<Message, SessionError> {
+    exchange_into(core, frame, ticket).await.map(|(m, _)| m)
+}
+
+/// [`exchange`], also returning the ticket's sink: filled with the reply's payload when the
+/// reader received it there (the `Rread` then has empty data), else still empty.
+pub(crate) async fn exchange_into(
+    core: &Arc<Core>,
     mut frame: Frame,
     mut ticket: Ticket,
-) -> Result<Message, SessionError> {
+) -> Result<(Message, Option<BytesMut>), SessionError> {
     let request = frame.message.msg_type();
     // When an attempt was first possibly seen without an answer (de-duplicated requests).
     let mut unknown_since: Option<Instant> = None;
@@ -307,10 +323,12 @@ pub(crate) async fn exchange(
                     }
                     continue;
                 }
+                let mut t = t;
+                let sink = t.sink.take();
                 drop(t);
                 return match msg {
                     Message::Rlerror(e) => Err(SessionError::Server(e.ecode)),
-                    m => Ok(m),
+                    m => Ok((m, sink)),
                 };
             }
             Delivery::Lost(mut t) => {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 use zerofs_9p_proto::consts::{NOFID, READ_OVERHEAD};
@@ -19,7 +19,7 @@ use crate::fids::{Clunker, Fid};
 use crate::ha::TargetSet;
 use crate::negotiate::{Lineage, NegotiateError, Negotiated, negotiate};
 use crate::options::Options;
-use crate::request::{Ticket, exchange, once};
+use crate::request::{Ticket, exchange_into, once};
 use crate::stats::Stats;
 use crate::target::Target;
 use crate::transport::Connector;
@@ -389,11 +389,26 @@ impl Session {
         effect: Effect,
         fids: &[u32],
     ) -> Result<Message, SessionError> {
+        self.request_into(msg, effect, fids, None)
+            .await
+            .map(|(m, _)| m)
+    }
+
+    /// [`request`](Self::request) for a `Tread` whose large payload may be received straight
+    /// into `sink`, which comes back (filled, and the `Rread` has empty data; or still empty).
+    pub(crate) async fn request_into(
+        &self,
+        msg: Message,
+        effect: Effect,
+        fids: &[u32],
+        sink: Option<BytesMut>,
+    ) -> Result<(Message, Option<BytesMut>), SessionError> {
         let span = tracing::trace_span!("9p.request", ty = msg.name());
         async move {
             let permits = self.permits(request_cost(&msg)).await?;
             let mut ticket = Ticket::new(self.core().clone(), effect, fids, permits)?;
             ticket.horizon = self.shared.opts.retry_horizon;
+            ticket.sink = sink;
             if Dialect::Z.has_envelope(msg.msg_type()) {
                 // A fresh op-id per operation, kept (with the epoch) across every resend.
                 ticket.envelope = Envelope {
@@ -402,7 +417,7 @@ impl Session {
                     origin_epoch: self.lineage().map_or(0, |l| l.writer_epoch),
                 };
             }
-            exchange(self.core(), Frame::new(0, msg), ticket).await
+            exchange_into(self.core(), Frame::new(0, msg), ticket).await
         }
         .instrument(span)
         .await

@@ -21,6 +21,8 @@ pub struct Stats {
     pub fids_stale: u64,
     /// Connections torn down because of a protocol violation.
     pub protocol_violations: u64,
+    /// `Rread` payload bytes the reader received straight into callers' buffers (no copy).
+    pub bytes_received_in_place: u64,
 }
 
 #[derive(Debug, Default)]
@@ -33,6 +35,7 @@ pub(crate) struct Counters {
     pub(crate) fids_replayed: AtomicU64,
     pub(crate) fids_stale: AtomicU64,
     pub(crate) protocol_violations: AtomicU64,
+    pub(crate) bytes_received_in_place: AtomicU64,
 }
 
 impl Counters {
@@ -50,6 +53,7 @@ impl Counters {
             fids_replayed: self.fids_replayed.load(Relaxed),
             fids_stale: self.fids_stale.load(Relaxed),
             protocol_violations: self.protocol_violations.load(Relaxed),
+            bytes_received_in_place: self.bytes_received_in_place.load(Relaxed),
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
 use zerofs_9p_proto::Stat;
@@ -21,13 +21,18 @@ use crate::records::OpenOptions;
 /// Bytes asked for per span once a file outgrows the size it reported.
 const MAX_READ_CALL: usize = 64 << 20;
 
-/// Joins read results as they arrive: a lone part is kept as is (no copy); from the second
-/// part on, every part is copied into one buffer reserved for the expected total and then
-/// dropped, so the data is held once (plus the parts in flight), not twice.
+/// Joins read results as they arrive. A lone part is kept as is (no copy). A span of several
+/// chunks reserves one buffer for the expected total and carves each chunk's place from it, in
+/// order, for the reader to receive the payload straight into (no user-space copy); the
+/// places join back in O(1). Parts that did not get a place are copied in. The data is held
+/// once (plus the parts in flight), not twice.
 #[derive(Debug)]
 pub(crate) struct Gather {
     lone: Option<Bytes>,
-    buf: Vec<u8>,
+    /// What has been joined so far.
+    out: BytesMut,
+    /// Reserved room not yet carved into places.
+    room: BytesMut,
     expect: usize,
 }
 
@@ -37,14 +42,57 @@ impl Gather {
     pub(crate) fn new(expect: usize) -> Gather {
         Gather {
             lone: None,
-            buf: Vec::new(),
+            out: BytesMut::new(),
+            room: BytesMut::new(),
             expect,
         }
     }
 
     /// Bytes gathered so far.
     pub(crate) fn len(&self) -> usize {
-        self.lone.as_ref().map_or(self.buf.len(), Bytes::len)
+        self.lone.as_ref().map_or(self.out.len(), Bytes::len)
+    }
+
+    /// Reserves room for the rest of the expected total (`have` + at least `need` bytes),
+    /// once. A size the server reported may be absurd: if the reservation is refused, only
+    /// `need` is reserved.
+    fn reserve(&mut self, need: usize) {
+        if self.room.capacity() > 0 || self.out.capacity() > 0 {
+            return;
+        }
+        let want = self.expect.saturating_sub(self.len()).max(need);
+        let mut v: Vec<u8> = Vec::new();
+        if v.try_reserve_exact(want).is_err() {
+            v.reserve_exact(need);
+        }
+        // `Vec` → `BytesMut` keeping the reservation (an unadvanced `IntoIter` is collected
+        // in place).
+        let mut room = BytesMut::from_iter(v);
+        if let Some(first) = self.lone.take() {
+            // Joined first, then the room follows it.
+            let mut head = BytesMut::with_capacity(first.len());
+            head.extend_from_slice(&first);
+            self.out = head;
+        }
+        room.clear();
+        self.room = room;
+    }
+
+    /// The place for the next `n` bytes, if room was reserved for them.
+    fn place(&mut self, n: usize) -> Option<BytesMut> {
+        if self.room.capacity() < n {
+            return None;
+        }
+        let rest = self.room.split_off(n);
+        Some(std::mem::replace(&mut self.room, rest))
+    }
+
+    /// Appends one part received into its place.
+    fn push_place(&mut self, part: BytesMut) {
+        if let Some(first) = self.lone.take() {
+            self.out.extend_from_slice(&first);
+        }
+        self.out.unsplit(part);
     }
 
     /// Appends one part.
@@ -52,20 +100,21 @@ impl Gather {
         if part.is_empty() {
             return;
         }
-        if self.lone.is_none() && self.buf.is_empty() {
+        if self.lone.is_none() && self.out.is_empty() && self.room.capacity() == 0 {
             self.lone = Some(part);
             return;
         }
         if let Some(first) = self.lone.take() {
-            let need = first.len() + part.len();
-            // A size the server reported may be absurd: if the reservation is refused, grow
-            // with the data instead.
-            if self.buf.try_reserve_exact(self.expect.max(need)).is_err() {
-                self.buf.reserve(need);
-            }
-            self.buf.extend_from_slice(&first);
+            self.out.extend_from_slice(&first);
         }
-        self.buf.extend_from_slice(&part);
+        // Copied into the reservation when it has room, so what follows stays contiguous.
+        match self.place(part.len()) {
+            Some(mut p) => {
+                p.extend_from_slice(&part);
+                self.out.unsplit(p);
+            }
+            None => self.out.extend_from_slice(&part),
+        }
     }
 
     /// The gathered bytes.
@@ -73,12 +122,28 @@ impl Gather {
         match self.lone {
             Some(b) => b,
             None => {
+                drop(self.room);
                 // A result far below its reservation (a short read) gives the rest back.
-                if self.buf.len() < self.buf.capacity() / 2 {
-                    self.buf.shrink_to_fit();
+                if self.out.len() < self.out.capacity() / 2 {
+                    return Bytes::copy_from_slice(&self.out);
                 }
-                Bytes::from(self.buf)
+                std::mem::take(&mut self.out).freeze()
             }
+        }
+    }
+}
+
+/// One chunk's data: in its place in the result, or a buffer of its own.
+enum Part {
+    Placed(BytesMut),
+    Bytes(Bytes),
+}
+
+impl Part {
+    fn len(&self) -> usize {
+        match self {
+            Part::Placed(p) => p.len(),
+            Part::Bytes(b) => b.len(),
         }
     }
 }
@@ -142,6 +207,10 @@ impl Ctx {
         out: &mut Gather,
     ) -> SResult<usize> {
         let window = self.session.options().bulk_window;
+        let chunk = self.session.read_chunk(fid) as usize;
+        if len > chunk {
+            out.reserve(len.min(MAX_READ_CALL));
+        }
         let mut got = 0usize;
         let mut issued = 0usize;
         let mut pending = FuturesOrdered::new();
@@ -149,17 +218,27 @@ impl Ctx {
             while pending.len() < window && issued < len {
                 let n = (len - issued).min(self.session.read_chunk(fid) as usize);
                 let off = offset + issued as u64;
-                pending.push_back(async move { (n, self.session.read(fid, off, n).await) });
+                let place = out.place(n);
+                pending.push_back(async move {
+                    let part = match place {
+                        Some(p) => self.session.read_into(fid, off, p).await.map(Part::Placed),
+                        None => self.session.read(fid, off, n).await.map(Part::Bytes),
+                    };
+                    (n, part)
+                });
                 issued += n;
             }
             let Some((asked, result)) = pending.next().await else {
                 break;
             };
-            let data = result?;
-            let short = data.len() < asked;
-            got += data.len();
-            out.push(data);
-            if short {
+            let part = result?;
+            let n = part.len();
+            match part {
+                Part::Placed(p) => out.push_place(p),
+                Part::Bytes(b) => out.push(b),
+            }
+            got += n;
+            if n < asked {
                 break;
             }
         }
@@ -325,4 +404,51 @@ async fn open_path(cx: &Ctx, p: &ValidPath, opts: &OpenOptions) -> Result<Opened
     let (parent, name) = p.split_last()?;
     cx.open_in(cx.session.root(), parent, name, opts, &p.display)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_join_in_the_one_reservation() {
+        let mut g = Gather::new(300);
+        g.reserve(100);
+        let a = g.place(100).unwrap();
+        let mut b = g.place(150).unwrap();
+        let base = a.as_ptr();
+        let mut a = a;
+        a.extend_from_slice(&[1; 100]);
+        b.extend_from_slice(&[2; 150]);
+        g.push_place(a);
+        g.push_place(b);
+        // Room for 50 more; a part without a place is copied after the placed ones.
+        assert!(g.place(51).is_none());
+        g.push(Bytes::from_static(&[3; 10]));
+        assert_eq!(g.len(), 260);
+        let out = g.finish();
+        assert_eq!(out.as_ptr(), base, "one allocation, no copy");
+        assert_eq!(&out[..100], &[1; 100]);
+        assert_eq!(&out[100..250], &[2; 150]);
+        assert_eq!(&out[250..], &[3; 10]);
+    }
+
+    #[test]
+    fn a_lone_part_is_kept_and_an_absurd_size_reserves_only_what_is_needed() {
+        let mut g = Gather::new(0);
+        let lone = Bytes::from(vec![7u8; 64]);
+        let ptr = lone.as_ptr();
+        g.push(lone);
+        assert_eq!(g.finish().as_ptr(), ptr);
+
+        let mut g = Gather::new(usize::MAX);
+        g.push(Bytes::from_static(b"head"));
+        g.reserve(32);
+        let mut p = g.place(32).unwrap();
+        p.extend_from_slice(&[9; 32]);
+        g.push_place(p);
+        let out = g.finish();
+        assert_eq!(&out[..4], b"head");
+        assert_eq!(&out[4..], &[9; 32]);
+    }
 }

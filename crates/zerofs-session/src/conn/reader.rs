@@ -10,11 +10,11 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use tokio::io::AsyncReadExt;
 use zerofs_9p_proto::FrameDecoder;
 
-use super::{BoxRead, Conn};
+use super::{BoxRead, Conn, DIRECT_MIN};
 use crate::stats::Counters;
 
 /// Smallest free room a read is given.
@@ -53,6 +53,13 @@ pub(super) async fn reader(conn: Arc<Conn>, mut rd: BoxRead) {
                 }
             }
         }
+        if let Some(size) = front {
+            match receive_direct(&conn, &mut rd, &mut buf, size).await {
+                Direct::No => {}
+                Direct::Done => continue,
+                Direct::Stop => return,
+            }
+        }
         // Room for the rest of a partial frame (exactly: the next frame then starts in a
         // buffer of its own), else for a batch of small frames.
         let room = match front {
@@ -71,6 +78,71 @@ pub(super) async fn reader(conn: Arc<Conn>, mut rd: BoxRead) {
                 return;
             }
         }
+    }
+}
+
+/// Bytes of an `Rread` before its payload: size, type, tag, count.
+const RREAD_HEAD: usize = 11;
+
+enum Direct {
+    /// Not a direct receive: go on as usual.
+    No,
+    /// The frame was received and routed.
+    Done,
+    /// The connection was killed.
+    Stop,
+}
+
+/// If the partial frame at the front of `buf` (`size` bytes in all) is a large `Rread` whose
+/// request brought a sink, moves the payload bytes already buffered into the sink and reads
+/// the rest of the payload from the socket straight into it: one copy less per byte than
+/// splitting it out of the receive buffer and copying it into the caller's.
+async fn receive_direct(
+    conn: &Arc<Conn>,
+    rd: &mut BoxRead,
+    buf: &mut BytesMut,
+    size: usize,
+) -> Direct {
+    if buf.len() >= size || buf.len() < RREAD_HEAD || size < DIRECT_MIN + RREAD_HEAD {
+        return Direct::No;
+    }
+    if buf[4] != zerofs_9p_proto::MessageType::Rread as u8 {
+        return Direct::No;
+    }
+    let tag = u16::from_le_bytes([buf[5], buf[6]]);
+    let count = u32::from_le_bytes([buf[7], buf[8], buf[9], buf[10]]) as usize;
+    if count + RREAD_HEAD != size {
+        // Malformed; the normal path reports it once the frame is complete.
+        return Direct::No;
+    }
+    let Some(mut sink) = conn.take_sink(tag, count) else {
+        return Direct::No;
+    };
+    // Everything buffered belongs to this frame (it is incomplete).
+    sink.extend_from_slice(&buf[RREAD_HEAD..]);
+    buf.clear();
+    while sink.len() < count {
+        let want = count - sink.len();
+        match rd.read_buf(&mut (&mut sink).limit(want)).await {
+            Ok(0) => {
+                conn.kill("connection closed by the server".into());
+                return Direct::Stop;
+            }
+            Ok(n) => Counters::add(&conn.core.counters.bytes_received, n as u64),
+            Err(e) => {
+                conn.kill(format!("read failed: {e}"));
+                return Direct::Stop;
+            }
+        }
+    }
+    Counters::add(
+        &conn.core.counters.bytes_received_in_place,
+        sink.len() as u64,
+    );
+    if conn.route_sink(tag, sink) {
+        Direct::Done
+    } else {
+        Direct::Stop
     }
 }
 

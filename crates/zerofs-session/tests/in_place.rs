@@ -1,0 +1,150 @@
+//! Large `Rread` payloads are received straight into the caller's buffer: multi-chunk reads
+//! come back as one buffer with the right bytes, across short reads, EOF and reconnects.
+
+mod support;
+
+use bytes::{Bytes, BytesMut};
+use support::within;
+use zerofs_memserver::{Config, Generation, MemServer};
+use zerofs_session::proto::consts::open;
+use zerofs_session::{Fid, Options, Session};
+
+fn data(n: usize, seed: u8) -> Bytes {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed) ^ (i >> 16) as u8)
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+async fn file_with(s: &Session, payload: &Bytes) -> Fid {
+    let dir = s.clone_fid(s.root()).await.unwrap();
+    s.lcreate(
+        &dir,
+        Bytes::from_static(b"f"),
+        open::RDWR | open::CREAT,
+        0o100644,
+        0,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        within(s.write(&dir, 0, payload.clone())).await.unwrap(),
+        payload.len() as u64
+    );
+    dir
+}
+
+fn opts(msize: u32) -> Options {
+    Options {
+        msize,
+        ..Options::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_chunk_reads_land_in_place() {
+    let server = MemServer::start(Config::new(Generation::Gen2))
+        .await
+        .unwrap();
+    let s = Session::connect(&server.target(), opts(256 * 1024 + 4096))
+        .await
+        .unwrap();
+    // Not a multiple of the chunk: the last reply is short (EOF inside the span).
+    let payload = data(3_000_000 + 12_345, 5);
+    let f = file_with(&s, &payload).await;
+    let before = s.stats().bytes_received_in_place;
+    let all = within(s.read(&f, 0, payload.len() + 1_000_000))
+        .await
+        .unwrap();
+    assert_eq!(all, payload);
+    let placed = s.stats().bytes_received_in_place - before;
+    assert!(
+        placed >= payload.len() as u64 - 300_000,
+        "only {placed} of {} bytes in place",
+        payload.len()
+    );
+    // An offset span in the middle.
+    let mid = within(s.read(&f, 777_777, 1_500_000)).await.unwrap();
+    assert_eq!(mid, payload.slice(777_777..2_277_777));
+    // One chunk: the reply buffer itself, not in place.
+    let before = s.stats().bytes_received_in_place;
+    let one = within(s.read(&f, 10, 100_000)).await.unwrap();
+    assert_eq!(one, payload.slice(10..100_010));
+    assert_eq!(s.stats().bytes_received_in_place, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_into_fills_the_given_buffer() {
+    let server = MemServer::start(Config::new(Generation::Plain))
+        .await
+        .unwrap();
+    let s = Session::connect(&server.target(), opts(1 << 20))
+        .await
+        .unwrap();
+    let payload = data(500_000, 9);
+    let f = file_with(&s, &payload).await;
+    // Carve two places from one allocation; they join back in place.
+    let mut room = BytesMut::with_capacity(200_000);
+    let second = room.split_off(100_000);
+    let first = within(s.read_into(&f, 0, room)).await.unwrap();
+    let second = within(s.read_into(&f, 100_000, second)).await.unwrap();
+    assert_eq!(first, payload[..100_000]);
+    assert_eq!(second, payload[100_000..200_000]);
+    let base = first.as_ptr();
+    let mut joined = first;
+    joined.unsplit(second);
+    assert_eq!(
+        joined.as_ptr(),
+        base,
+        "contiguous places join without a copy"
+    );
+    assert_eq!(joined, payload[..200_000]);
+    // Past the end: empty; across it: short.
+    let past = within(s.read_into(&f, 600_000, BytesMut::with_capacity(70_000)))
+        .await
+        .unwrap();
+    assert!(past.is_empty());
+    let tail = within(s.read_into(&f, 450_000, BytesMut::with_capacity(100_000)))
+        .await
+        .unwrap();
+    assert_eq!(tail, payload[450_000..]);
+}
+
+/// Small chunks never use the in-place path (and still read right).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_chunks_are_copied() {
+    let server = MemServer::start(Config::new(Generation::Gen2))
+        .await
+        .unwrap();
+    let s = Session::connect(&server.target(), opts(32 * 1024))
+        .await
+        .unwrap();
+    let payload = data(400_000, 1);
+    let f = file_with(&s, &payload).await;
+    let all = within(s.read(&f, 0, payload.len())).await.unwrap();
+    assert_eq!(all, payload);
+    assert_eq!(s.stats().bytes_received_in_place, 0);
+}
+
+/// Connections dropped while large reads are in flight: the reads are resent (their places
+/// may be lost with the connection; the data is then copied) and come back right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_in_place_survive_dropped_connections() {
+    let server = MemServer::start(Config::new(Generation::Gen2))
+        .await
+        .unwrap();
+    let s = Session::connect(&server.target(), opts(128 * 1024 + 4096))
+        .await
+        .unwrap();
+    let payload = data(2_000_000, 3);
+    let f = file_with(&s, &payload).await;
+    for round in 0..5 {
+        let read = s.read(&f, 0, payload.len());
+        let dropper = async {
+            tokio::time::sleep(std::time::Duration::from_millis(round)).await;
+            server.drop_connections();
+        };
+        let (got, ()) = tokio::join!(within(read), dropper);
+        assert_eq!(got.unwrap(), payload, "round {round}");
+    }
+}
