@@ -1,13 +1,14 @@
 //! Opening files by name: walk and open, or create exclusively, retrying lost races.
 
 use bytes::Bytes;
-use zerofs_9p_proto::Stat;
 use zerofs_9p_proto::consts::{errno, mode, open};
+use zerofs_9p_proto::{Qid, Stat};
 use zerofs_session::Fid;
 
-use crate::ctx::{Ctx, OrPath, is_errno};
+use crate::ctx::{Ctx, OrPath, SResult, is_errno};
 use crate::error::ZeroFsError;
 use crate::records::OpenOptions;
+use crate::walk::FidRef;
 
 /// Create attempts before giving up on a create/delete race.
 const ROUNDS: usize = 4;
@@ -68,9 +69,25 @@ impl Ctx {
             .chain(std::iter::once(name))
             .cloned()
             .collect();
+        // A missing file costs a round trip to learn; at gen 1+ the walk to its parent (which
+        // creating it needs) goes out at the same time, so a create costs no extra latency and
+        // an existing file one extra concurrent request (still fewer than the reference). On
+        // plain servers, where every request costs more, the walks stay sequential.
+        let speculate = opts.create && !parent.is_empty() && self.gen1();
+        let mut parent_fid = None;
         for _ in 0..ROUNDS {
             if !opts.create_new {
-                match self.walk_maybe_stat(base, &full).await {
+                let walked = if speculate && parent_fid.is_none() {
+                    let (file, dir) = futures::join!(
+                        self.walk_maybe_stat(base, &full),
+                        self.walk_qid(base, parent)
+                    );
+                    parent_fid = Some(dir);
+                    file
+                } else {
+                    self.walk_maybe_stat(base, &full).await
+                };
+                match walked {
                     Ok((fid, stat)) => {
                         if opts.write && crate::walk::node_is_dir(&fid, stat.as_ref()) == Some(true)
                         {
@@ -91,7 +108,10 @@ impl Ctx {
                     Err(e) => return Err(ZeroFsError::from_session(e, display)),
                 }
             }
-            match self.create_in(base, parent, name, acc, opts.mode).await {
+            match self
+                .create_in(base, parent, parent_fid.take(), name, acc, opts.mode)
+                .await
+            {
                 Ok(opened) => return Ok(opened),
                 Err(e) if is_errno(&e, errno::EEXIST) && !opts.create_new => continue,
                 Err(e) => return Err(ZeroFsError::from_session(e, display)),
@@ -104,19 +124,34 @@ impl Ctx {
         })
     }
 
-    /// Creates and opens `parent/name` exclusively.
+    /// Creates and opens `parent/name` exclusively. `walked` is a fresh fid for `parent` (and
+    /// its qid) walked beforehand, if any.
     async fn create_in(
         &self,
         base: &Fid,
         parent: &[Bytes],
+        walked: Option<SResult<(Fid, Option<Qid>)>>,
         name: &Bytes,
         acc: u32,
         perm: u32,
-    ) -> crate::ctx::SResult<Opened> {
+    ) -> SResult<Opened> {
         let flags = acc | open::CREAT | open::EXCL;
         let fmode = mode::S_IFREG | (perm & 0o7777);
+        let walked = match walked {
+            Some(w) => {
+                let (fid, qid) = w?;
+                if qid.is_some_and(|q| !q.ty.is_dir()) {
+                    return Err(zerofs_session::SessionError::Server(errno::ENOTDIR));
+                }
+                Some(fid)
+            }
+            None => None,
+        };
         if self.gen2() {
-            let dir = self.at_dir(base, parent).await?;
+            let dir = match walked {
+                Some(fid) => FidRef::Owned(fid),
+                None => self.at_dir(base, parent).await?,
+            };
             let (fid, r) = self
                 .session
                 .lcreateattr(&dir, name.clone(), flags, fmode, self.gid)
@@ -128,7 +163,10 @@ impl Ctx {
             });
         }
         // Tlcreate turns the fid into the new file: walk a fresh one to the parent.
-        let fid = self.walk(base, parent).await?;
+        let fid = match walked {
+            Some(fid) => fid,
+            None => self.walk(base, parent).await?,
+        };
         if crate::walk::node_is_dir(&fid, None) == Some(false) {
             return Err(zerofs_session::SessionError::Server(errno::ENOTDIR));
         }
