@@ -2,6 +2,7 @@
 
 use core::fmt;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -64,13 +65,55 @@ impl ReplyLoss {
     }
 }
 
-/// Fault state shared by every connection.
+/// Fault state shared by every connection. Each kind has an `armed` flag, kept under its lock,
+/// so requests skip the lock while no fault of that kind is set (the usual case).
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
-    losses: Mutex<Vec<ReplyLoss>>,
+    losses: Rules,
     /// Rules whose matching request is applied and then answered `ESHUTDOWN`.
-    shutdowns: Mutex<Vec<ReplyLoss>>,
+    shutdowns: Rules,
     delays: Mutex<Delays>,
+    delays_armed: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct Rules {
+    list: Mutex<Vec<ReplyLoss>>,
+    /// Whether `list` is not empty.
+    armed: AtomicBool,
+}
+
+impl Rules {
+    fn add(&self, rule: ReplyLoss) {
+        if rule.remaining > 0 {
+            let mut list = lock(&self.list);
+            list.push(rule);
+            self.armed.store(true, Ordering::Release);
+        }
+    }
+
+    fn clear(&self) {
+        let mut list = lock(&self.list);
+        list.clear();
+        self.armed.store(false, Ordering::Release);
+    }
+
+    /// Uses up one match of the first rule that `frame` matches.
+    fn take(&self, frame: &Frame) -> bool {
+        if !self.armed.load(Ordering::Acquire) {
+            return false;
+        }
+        let mut rules = lock(&self.list);
+        let Some(i) = rules.iter().position(|r| (r.predicate)(frame)) else {
+            return false;
+        };
+        rules[i].remaining -= 1;
+        if rules[i].remaining == 0 {
+            rules.remove(i);
+            self.armed.store(!rules.is_empty(), Ordering::Release);
+        }
+        true
+    }
 }
 
 #[derive(Debug, Default)]
@@ -81,29 +124,25 @@ struct Delays {
 
 impl Faults {
     pub(crate) fn add_loss(&self, rule: ReplyLoss) {
-        if rule.remaining > 0 {
-            lock(&self.losses).push(rule);
-        }
+        self.losses.add(rule);
     }
 
     pub(crate) fn clear_losses(&self) {
-        lock(&self.losses).clear();
+        self.losses.clear();
     }
 
     /// Whether the reply to `frame` is to be lost (using up one match).
     pub(crate) fn take_loss(&self, frame: &Frame) -> bool {
-        take(&self.losses, frame)
+        self.losses.take(frame)
     }
 
     pub(crate) fn add_shutdown(&self, rule: ReplyLoss) {
-        if rule.remaining > 0 {
-            lock(&self.shutdowns).push(rule);
-        }
+        self.shutdowns.add(rule);
     }
 
     /// Whether the reply to `frame` is to be replaced by `ESHUTDOWN` (using up one match).
     pub(crate) fn take_shutdown(&self, frame: &Frame) -> bool {
-        take(&self.shutdowns, frame)
+        self.shutdowns.take(frame)
     }
 
     pub(crate) fn set_delay(&self, ty: Option<MessageType>, delay: Option<Duration>) {
@@ -117,25 +156,17 @@ impl Faults {
                 d.by_type.remove(&ty);
             }
         }
+        let armed = d.all.is_some() || !d.by_type.is_empty();
+        self.delays_armed.store(armed, Ordering::Release);
     }
 
     pub(crate) fn delay_for(&self, ty: Option<MessageType>) -> Option<Duration> {
+        if !self.delays_armed.load(Ordering::Acquire) {
+            return None;
+        }
         let d = lock(&self.delays);
         ty.and_then(|t| d.by_type.get(&t).copied()).or(d.all)
     }
-}
-
-/// Uses up one match of the first rule in `rules` that `frame` matches.
-fn take(rules: &Mutex<Vec<ReplyLoss>>, frame: &Frame) -> bool {
-    let mut rules = lock(rules);
-    let Some(i) = rules.iter().position(|r| (r.predicate)(frame)) else {
-        return false;
-    };
-    rules[i].remaining -= 1;
-    if rules[i].remaining == 0 {
-        rules.remove(i);
-    }
-    true
 }
 
 /// Locks a mutex, recovering from poisoning (a panicking test thread must not wedge the server).

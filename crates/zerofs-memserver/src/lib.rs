@@ -38,6 +38,7 @@ mod fs;
 mod ha;
 mod ledger;
 mod negotiate;
+mod payload;
 mod server;
 
 pub use zerofs_9p_proto;

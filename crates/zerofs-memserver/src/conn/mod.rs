@@ -2,54 +2,38 @@
 //! concurrent request tasks, and the writer.
 
 mod decode;
+mod inbuf;
+mod inflight;
 pub(crate) mod session;
 mod writer;
 
-use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
-use zerofs_9p_proto::{
-    Dialect, Frame, FrameDecoder, Header, Message, MessageType, Rversion, Tversion,
-};
+use zerofs_9p_proto::{Dialect, Frame, Header, Message, MessageType, Rversion, Tversion};
 
+use self::inbuf::InBuf;
+use self::inflight::{Done, Fids, InFlight};
 use self::session::Session;
+use self::writer::Outgoing;
 use crate::config::Generation;
-use crate::dispatch;
+use crate::dispatch::{self, Reply};
 use crate::faults::lock;
 use crate::negotiate::{Negotiated, negotiate};
 use crate::server::Shared;
-
-/// A request in flight: dropping its sender (held by the task) signals completion.
-#[derive(Debug)]
-struct Req {
-    seq: u64,
-    done: watch::Receiver<()>,
-    fids: Vec<u32>,
-}
-
-#[derive(Debug, Default)]
-struct InFlight {
-    reqs: HashMap<u16, Req>,
-    next_seq: u64,
-    /// Gen 1/2: the latest Tflush per old tag (only it gets an Rflush).
-    latest_flush: HashMap<u16, u64>,
-    /// `.Z`: the previous Tflush, so Rflushes go out in receive order.
-    last_flush: Option<watch::Receiver<()>>,
-}
 
 struct Conn {
     id: u64,
     shared: Arc<Shared>,
     session: Mutex<Session>,
     inflight: Mutex<InFlight>,
-    out: mpsc::Sender<Bytes>,
+    out: mpsc::Sender<Outgoing>,
     close: Arc<watch::Sender<bool>>,
 }
 
@@ -71,7 +55,7 @@ where
         out,
         close: close.clone(),
     });
-    let writer = tokio::spawn(writer::run(write, rx, close));
+    let writer = tokio::spawn(writer::run(id, write, rx, close));
     let mut tasks = JoinSet::new();
     read_loop(&conn, read, &mut tasks).await;
     conn.close.send_replace(true);
@@ -82,18 +66,23 @@ where
 }
 
 async fn read_loop<R: AsyncRead + Unpin>(conn: &Arc<Conn>, mut read: R, tasks: &mut JoinSet<()>) {
-    let mut framer = FrameDecoder::new(conn.shared.config.frame_cap());
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut inbuf = InBuf::new(conn.shared.config.frame_cap());
     let mut closed = conn.close.subscribe();
     let mut drops = conn.shared.drops.subscribe();
+    // The session's dialect, read again only after a Tversion (the one thing that changes it,
+    // handled here in order).
+    let mut dialect = lock(&conn.session).dialect;
     loop {
         loop {
             if *closed.borrow() {
                 return;
             }
-            match framer.decode(&mut buf) {
+            match inbuf.next_frame() {
                 Ok(Some(frame)) => {
-                    if handle_frame(conn, frame, tasks).await.is_break() {
+                    if handle_frame(conn, frame, &mut dialect, tasks)
+                        .await
+                        .is_break()
+                    {
                         return;
                     }
                 }
@@ -105,14 +94,12 @@ async fn read_loop<R: AsyncRead + Unpin>(conn: &Arc<Conn>, mut read: R, tasks: &
             }
         }
         while tasks.try_join_next().is_some() {}
-        if buf.capacity() - buf.len() < 4096 {
-            buf.reserve(64 * 1024);
-        }
+        inbuf.make_room();
         tokio::select! {
             biased;
             _ = closed.wait_for(|c| *c) => return,
             _ = drops.changed() => return,
-            r = read.read_buf(&mut buf) => match r {
+            r = read.read_buf(inbuf.buf_mut()) => match r {
                 Ok(0) | Err(_) => return,
                 Ok(_) => {}
             },
@@ -120,26 +107,30 @@ async fn read_loop<R: AsyncRead + Unpin>(conn: &Arc<Conn>, mut read: R, tasks: &
     }
 }
 
-async fn handle_frame(conn: &Arc<Conn>, bytes: Bytes, tasks: &mut JoinSet<()>) -> ControlFlow<()> {
+async fn handle_frame(
+    conn: &Arc<Conn>,
+    bytes: Bytes,
+    session_dialect: &mut Dialect,
+    tasks: &mut JoinSet<()>,
+) -> ControlFlow<()> {
     let Some(header) = Header::peek(&bytes) else {
         return ControlFlow::Break(());
     };
     conn.shared.counters.frame(header.ty);
     let generation = conn.shared.config.generation;
     let tag = header.tag;
-    if generation == Generation::Z && lock(&conn.inflight).reqs.contains_key(&tag) {
+    if generation == Generation::Z && lock(&conn.inflight).contains(tag) {
         debug!(conn = conn.id, tag, "tag reused while in flight, closing");
         return ControlFlow::Break(());
     }
-    let session_dialect = lock(&conn.session).dialect;
-    let wire = decode::wire_dialect(generation, session_dialect);
+    let wire = decode::wire_dialect(generation, *session_dialect);
     let ty = MessageType::from_u8(header.ty);
-    let frame = match decode::decode(bytes, generation, session_dialect) {
+    let frame = match decode::decode(bytes, generation, *session_dialect) {
         Ok(frame) => frame,
         Err(errno) => {
             let conn = conn.clone();
             tasks.spawn(async move {
-                conn.respond(tag, ty, Message::error(errno), wire, false)
+                conn.respond(tag, ty, Message::error(errno).into(), wire, false)
                     .await
             });
             return ControlFlow::Continue(());
@@ -147,7 +138,10 @@ async fn handle_frame(conn: &Arc<Conn>, bytes: Bytes, tasks: &mut JoinSet<()>) -
     };
     let lose = conn.shared.faults.take_loss(&frame);
     match &frame.message {
-        Message::Tversion(m) => conn.version(tag, m, wire, lose).await,
+        Message::Tversion(m) => {
+            conn.version(tag, m, wire, lose).await;
+            *session_dialect = lock(&conn.session).dialect;
+        }
         Message::Tflush(m) if generation != Generation::Plain => {
             conn.flush(tag, m.oldtag, wire, lose, tasks)
         }
@@ -160,22 +154,8 @@ async fn handle_frame(conn: &Arc<Conn>, bytes: Bytes, tasks: &mut JoinSet<()>) -
 }
 
 impl Conn {
-    /// Registers a request in flight; the task holds the returned sender until it is done.
-    fn register(&self, tag: u16, fids: Vec<u32>) -> (u64, watch::Sender<()>) {
-        let (tx, done) = watch::channel(());
-        let mut inflight = lock(&self.inflight);
-        inflight.next_seq += 1;
-        let seq = inflight.next_seq;
-        // Servers before 2.1 silently overwrite the bookkeeping of a reused tag.
-        inflight.reqs.insert(tag, Req { seq, done, fids });
-        (seq, tx)
-    }
-
     fn unregister(&self, tag: u16, seq: u64) {
-        let mut inflight = lock(&self.inflight);
-        if inflight.reqs.get(&tag).is_some_and(|r| r.seq == seq) {
-            inflight.reqs.remove(&tag);
-        }
+        lock(&self.inflight).unregister(tag, seq);
     }
 
     /// Queues a reply (after any configured delay), or closes the connection instead when the
@@ -184,7 +164,7 @@ impl Conn {
         &self,
         tag: u16,
         ty: Option<MessageType>,
-        reply: Message,
+        reply: Reply,
         wire: Dialect,
         lose: bool,
     ) {
@@ -200,15 +180,7 @@ impl Conn {
                 _ = closed.wait_for(|c| *c) => return,
             }
         }
-        let mut frame = Frame::new(tag, reply);
-        let mut buf = BytesMut::with_capacity(frame.encoded_len(wire));
-        if let Err(e) = frame.encode(wire, &mut buf) {
-            warn!(conn = self.id, tag, error = %e, "reply cannot be encoded, answering EIO");
-            frame.message = Message::error(zerofs_9p_proto::consts::errno::EIO);
-            buf.clear();
-            let _ = frame.encode(wire, &mut buf);
-        }
-        let _ = self.out.send(buf.freeze()).await;
+        let _ = self.out.send(Outgoing { tag, wire, reply }).await;
     }
 
     /// A request other than Tversion and (gen 1+) Tflush, executed concurrently.
@@ -222,24 +194,21 @@ impl Conn {
     ) {
         let tag = frame.tag;
         let ty = frame.message.msg_type();
-        let fids = fids_of(&frame.message);
-        // 2.1+: Tclunk waits for earlier requests on the same fid.
-        let barrier: Vec<watch::Receiver<()>> = match &frame.message {
-            Message::Tclunk(m) if self.shared.config.generation == Generation::Z => {
-                lock(&self.inflight)
-                    .reqs
-                    .values()
-                    .filter(|r| r.fids.contains(&m.fid))
-                    .map(|r| r.done.clone())
-                    .collect()
-            }
-            _ => Vec::new(),
+        let (seq, barrier) = {
+            let mut inflight = lock(&self.inflight);
+            // 2.1+: Tclunk waits for earlier requests on the same fid.
+            let barrier: Vec<Done> = match &frame.message {
+                Message::Tclunk(m) if self.shared.config.generation == Generation::Z => {
+                    inflight.wait_fid(m.fid)
+                }
+                _ => Vec::new(),
+            };
+            (inflight.register(tag, Fids::of(&frame.message)), barrier)
         };
-        let (seq, done) = self.register(tag, fids);
         let conn = self.clone();
         tasks.spawn(async move {
-            for mut b in barrier {
-                let _ = b.changed().await;
+            for b in barrier {
+                let _ = b.await;
             }
             let generation = conn.shared.config.generation;
             // A bug must cost one request (answered EIO), never the server.
@@ -253,8 +222,8 @@ impl Conn {
                 )
             };
             // An HA follower refuses every request before dispatch.
-            let reply = if !conn.shared.leader.load(Ordering::Acquire) {
-                Message::error(zerofs_9p_proto::consts::errno::ENOTCONN)
+            let reply: Reply = if !conn.shared.leader.load(Ordering::Acquire) {
+                Message::error(zerofs_9p_proto::consts::errno::ENOTCONN).into()
             } else {
                 let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
                     .unwrap_or_else(|_| {
@@ -262,17 +231,19 @@ impl Conn {
                             conn = conn.id,
                             tag, "request handler panicked, answering EIO"
                         );
-                        Message::error(zerofs_9p_proto::consts::errno::EIO)
+                        Message::error(zerofs_9p_proto::consts::errno::EIO).into()
                     });
                 if shutdown {
-                    Message::error(zerofs_9p_proto::consts::errno::ESHUTDOWN)
+                    Message::error(zerofs_9p_proto::consts::errno::ESHUTDOWN).into()
                 } else {
                     reply
                 }
             };
+            // The request (a Twrite's data: a slice of the read buffer) is released before
+            // the reply waits for room in the queue.
+            drop(frame);
             conn.respond(tag, Some(ty), reply, wire, lose).await;
             conn.unregister(tag, seq);
-            drop(done);
         });
     }
 
@@ -280,13 +251,9 @@ impl Conn {
     async fn version(&self, tag: u16, m: &Tversion, wire: Dialect, lose: bool) {
         let generation = self.shared.config.generation;
         if generation == Generation::Z {
-            let pending: Vec<_> = lock(&self.inflight)
-                .reqs
-                .values()
-                .map(|r| r.done.clone())
-                .collect();
-            for mut p in pending {
-                let _ = p.changed().await;
+            let pending = lock(&self.inflight).wait_all();
+            for p in pending {
+                let _ = p.await;
             }
         }
         let cap = self.shared.config.effective_max_msize();
@@ -316,7 +283,7 @@ impl Conn {
                 Message::Rversion(Rversion { msize, version })
             }
         };
-        self.respond(tag, Some(MessageType::Tversion), reply, wire, lose)
+        self.respond(tag, Some(MessageType::Tversion), reply.into(), wire, lose)
             .await;
     }
 
@@ -331,31 +298,28 @@ impl Conn {
         tasks: &mut JoinSet<()>,
     ) {
         let z = self.shared.config.generation == Generation::Z;
-        let target = lock(&self.inflight)
-            .reqs
-            .get(&oldtag)
-            .map(|r| r.done.clone());
-        let (seq, done) = self.register(tag, Vec::new());
-        let previous = {
+        let (seq, target, previous) = {
             let mut inflight = lock(&self.inflight);
-            if z {
-                let mine = inflight.reqs.get(&tag).map(|r| r.done.clone());
-                std::mem::replace(&mut inflight.last_flush, mine)
+            let target = inflight.wait_tag(oldtag);
+            let seq = inflight.register(tag, Fids::NONE);
+            let previous = if z {
+                inflight.follow_last_flush(tag, seq)
             } else {
                 if target.is_some() {
                     inflight.latest_flush.insert(oldtag, seq);
                 }
                 None
-            }
+            };
+            (seq, target, previous)
         };
         let conn = self.clone();
         tasks.spawn(async move {
             let had_target = target.is_some();
-            if let Some(mut t) = target {
-                let _ = t.changed().await;
+            if let Some(t) = target {
+                let _ = t.await;
             }
-            if let Some(mut p) = previous {
-                let _ = p.changed().await;
+            if let Some(p) = previous {
+                let _ = p.await;
             }
             let answer = z || !had_target || {
                 let mut inflight = lock(&conn.inflight);
@@ -366,48 +330,16 @@ impl Conn {
                 latest
             };
             if answer {
-                conn.respond(tag, Some(MessageType::Tflush), Message::Rflush, wire, lose)
-                    .await;
+                conn.respond(
+                    tag,
+                    Some(MessageType::Tflush),
+                    Message::Rflush.into(),
+                    wire,
+                    lose,
+                )
+                .await;
             }
             conn.unregister(tag, seq);
-            drop(done);
         });
-    }
-}
-
-/// The fids a request refers to (for the 2.1+ Tclunk barrier).
-fn fids_of(m: &Message) -> Vec<u32> {
-    use Message as M;
-    match m {
-        M::Tstatfs(x) => vec![x.fid],
-        M::Tlopen(x) => vec![x.fid],
-        M::Tlcreate(x) => vec![x.fid],
-        M::Tsymlink(x) | M::Tsymlinkattr(x) => vec![x.dfid],
-        M::Tmknod(x) | M::Tmknodattr(x) => vec![x.dfid],
-        M::Trename(x) => vec![x.fid, x.dfid],
-        M::Treadlink(x) => vec![x.fid],
-        M::Tgetattr(x) => vec![x.fid],
-        M::Tsetattr(x) | M::Tsetattrattr(x) => vec![x.fid],
-        M::Txattrwalk(x) => vec![x.fid, x.newfid],
-        M::Treaddir(x) | M::Treaddirattr(x) => vec![x.fid],
-        M::Tfsync(x) => vec![x.fid],
-        M::Tlock(x) => vec![x.fid],
-        M::Tgetlock(x) => vec![x.fid],
-        M::Tlink(x) | M::Tlinkattr(x) => vec![x.dfid, x.fid],
-        M::Tmkdir(x) | M::Tmkdirattr(x) => vec![x.dfid],
-        M::Trenameat(x) => vec![x.olddirfid, x.newdirfid],
-        M::Tunlinkat(x) => vec![x.dirfid],
-        M::Tattach(x) => vec![x.fid],
-        M::Twalk(x) | M::Twalkgetattr(x) => vec![x.fid, x.newfid],
-        M::Tread(x) => vec![x.fid],
-        M::Twrite(x) => vec![x.fid],
-        M::Tfallocate(x) => vec![x.fid],
-        M::Tlopenatread(x) => vec![x.fid, x.newfid],
-        M::Tfsyncdur(x) => vec![x.fid],
-        M::Tlopenat(x) => vec![x.fid, x.newfid],
-        M::Tlcreateattr(x) => vec![x.dfid, x.newfid],
-        M::Trebind(x) => vec![x.fid],
-        M::TrebindZ(x) => vec![x.fid],
-        _ => Vec::new(),
     }
 }

@@ -8,10 +8,11 @@ use zerofs_9p_proto::{
     Tlcreateattr, Tlock, Tlopen, Tlopenat, Tlopenatread, Tread, Treaddir, Twrite,
 };
 
-use super::Cx;
+use super::{Cx, Reply};
 use crate::config::Generation;
 use crate::conn::session::Fid;
 use crate::fs::{Access, Creds, DirItem, Errno, FsResult, Lock, READDIR_BATCH};
+use crate::payload::Payload;
 
 /// Open-time checks: none before 2.1; `.Z`-era servers refuse access mode 3 and check read
 /// and write permission (a path-only open checks nothing).
@@ -78,7 +79,7 @@ pub(super) fn lopenat(cx: &mut Cx<'_>, m: &Tlopenat) -> FsResult<Message> {
 
 /// `Tlopenatread`: open plus a best-effort read of the start of the file; `eof` when the data
 /// is the whole file. A refused read gives empty data with `eof = 0`.
-pub(super) fn lopenatread(cx: &mut Cx<'_>, m: &Tlopenatread) -> FsResult<Message> {
+pub(super) fn lopenatread(cx: &mut Cx<'_>, m: &Tlopenatread) -> FsResult<Reply> {
     let f = open_clone(cx, m.fid, m.newfid, m.flags)?;
     let qid = cx.st.fs.qid(f.ino)?;
     let count = m
@@ -91,16 +92,17 @@ pub(super) fn lopenatread(cx: &mut Cx<'_>, m: &Tlopenatread) -> FsResult<Message
         Some(Ok(data)) => {
             let size = cx.st.fs.get(f.ino)?.size();
             let eof = data.len() as u64 >= size;
-            (Bytes::from(data), eof)
+            (data, eof)
         }
-        _ => (Bytes::new(), false),
+        _ => (Payload::default(), false),
     };
-    Ok(Message::Rlopenatread(Rlopenatread {
+    let message = Message::Rlopenatread(Rlopenatread {
         qid,
         iounit: cx.iounit(),
         eof,
-        data,
-    }))
+        data: Bytes::new(),
+    });
+    Ok(Reply { message, data })
 }
 
 /// Creates the file for Tlcreate/Tlcreateattr. The request's gid is the group the permission
@@ -161,21 +163,23 @@ pub(super) fn lcreateattr(cx: &mut Cx<'_>, m: &Tlcreateattr) -> FsResult<Message
     }))
 }
 
-pub(super) fn read(cx: &mut Cx<'_>, m: &Tread) -> FsResult<Message> {
-    let f = cx.fid(m.fid)?;
-    if !f.can_read(cx.strict()) {
+/// `Tread`: the data goes out as zero-copy pieces of the file (see [`Reply`]).
+pub(super) fn read(cx: &mut Cx<'_>, m: &Tread) -> FsResult<Reply> {
+    let strict = cx.strict();
+    let count = cx.read_count(m.count);
+    let f = cx.sess.fid(m.fid)?;
+    if !f.can_read(strict) {
         return Err(Errno::EBADF);
     }
-    let count = cx.read_count(m.count);
     let data = cx.st.fs.read(&f.creds, f.ino, m.offset, u64::from(count))?;
-    Ok(Message::Rread(Rread {
-        data: Bytes::from(data),
-    }))
+    let message = Message::Rread(Rread { data: Bytes::new() });
+    Ok(Reply { message, data })
 }
 
 pub(super) fn write(cx: &mut Cx<'_>, m: &Twrite) -> FsResult<Message> {
-    let f = cx.fid(m.fid)?;
-    if !f.can_write(cx.strict()) {
+    let strict = cx.strict();
+    let f = cx.sess.fid(m.fid)?;
+    if !f.can_write(strict) {
         return Err(Errno::EBADF);
     }
     cx.st.fs.write(&f.creds, f.ino, m.offset, &m.data)?;

@@ -17,6 +17,7 @@ use crate::conn::session::{Fid, Session};
 use crate::faults::lock;
 use crate::fs::{Errno, Fs, FsResult};
 use crate::ledger::{Bind, Ledger, Record};
+use crate::payload::Payload;
 
 /// Server-wide mutable state behind one lock.
 #[derive(Debug)]
@@ -78,6 +79,41 @@ impl Cx<'_> {
     }
 }
 
+/// A request's answer: the reply message and, for `Rread` and `Rlopenatread`, their data as
+/// zero-copy pieces (the message's own data field is then left empty and the connection
+/// encodes the head for `data.len()` bytes).
+#[derive(Debug)]
+pub(crate) struct Reply {
+    /// The reply.
+    pub message: Message,
+    /// The data payload (empty for messages without one).
+    pub data: Payload,
+}
+
+impl From<Message> for Reply {
+    fn from(message: Message) -> Reply {
+        Reply {
+            message,
+            data: Payload::default(),
+        }
+    }
+}
+
+impl Reply {
+    /// The reply with its data inside the message (a copy when the data has several pieces).
+    pub fn into_message(self) -> Message {
+        let mut message = self.message;
+        if !self.data.is_empty() {
+            match &mut message {
+                Message::Rread(m) => m.data = self.data.into_bytes(),
+                Message::Rlopenatread(m) => m.data = self.data.into_bytes(),
+                _ => {}
+            }
+        }
+        message
+    }
+}
+
 /// Executes one decoded request (not `Tversion`, not a gen 1+ `Tflush`) and returns its reply.
 pub(crate) fn execute(
     generation: Generation,
@@ -85,7 +121,7 @@ pub(crate) fn execute(
     sess: &Mutex<Session>,
     state: &Mutex<State>,
     frame: &Frame,
-) -> Message {
+) -> Reply {
     let mut sess = lock(sess);
     let mut st = lock(state);
     let mut cx = Cx {
@@ -94,10 +130,14 @@ pub(crate) fn execute(
         sess: &mut sess,
         st: &mut st,
     };
-    match &frame.envelope {
-        Some(env) => with_ledger(&mut cx, env, &frame.message),
-        None => reply(run(&mut cx, &frame.message)),
-    }
+    // Reads are no mutations: they never carry an envelope, so never meet the ledger.
+    let data = match (&frame.envelope, &frame.message) {
+        (None, Message::Tread(m)) => files::read(&mut cx, m),
+        (None, Message::Tlopenatread(m)) => files::lopenatread(&mut cx, m),
+        (Some(env), msg) => return with_ledger(&mut cx, env, msg).into(),
+        (None, msg) => return reply(run(&mut cx, msg)).into(),
+    };
+    data.unwrap_or_else(|e| Message::error(e.0).into())
 }
 
 fn reply(r: FsResult<Message>) -> Message {
@@ -190,10 +230,10 @@ fn run(cx: &mut Cx<'_>, msg: &Message) -> FsResult<Message> {
         M::Tclunk(m) => Ok(walk::clunk(cx, m.fid)),
         M::Tlopen(m) => files::lopen(cx, m),
         M::Tlopenat(m) => files::lopenat(cx, m),
-        M::Tlopenatread(m) => files::lopenatread(cx, m),
+        M::Tlopenatread(m) => files::lopenatread(cx, m).map(Reply::into_message),
         M::Tlcreate(m) => files::lcreate(cx, m),
         M::Tlcreateattr(m) => files::lcreateattr(cx, m),
-        M::Tread(m) => files::read(cx, m),
+        M::Tread(m) => files::read(cx, m).map(Reply::into_message),
         M::Twrite(m) => files::write(cx, m),
         M::Treaddir(m) => files::readdir(cx, m),
         M::Treaddirattr(m) => files::readdirattr(cx, m),

@@ -24,6 +24,8 @@ use bytes::Bytes;
 use zerofs_9p_proto::consts::{MAX_NAME_LEN, ZEROFS_MAGIC, fallocate};
 use zerofs_9p_proto::{Qid, QidType, Rstatfs, Stat};
 
+use crate::payload::Payload;
+
 pub use self::data::{FileData, MAX_FILE_SIZE};
 pub use self::dir::{COOKIE_DOT, COOKIE_DOTDOT, Directory};
 pub use self::errno::{Errno, FsResult};
@@ -368,8 +370,8 @@ impl Fs {
         Ok(())
     }
 
-    /// Reads up to `count` bytes at `offset` of a regular file.
-    pub fn read(&self, creds: &Creds, ino: u64, offset: u64, count: u64) -> FsResult<Vec<u8>> {
+    /// Reads up to `count` bytes at `offset` of a regular file (zero-copy pieces of the store).
+    pub fn read(&self, creds: &Creds, ino: u64, offset: u64, count: u64) -> FsResult<Payload> {
         let node = self.get(ino)?;
         self.check_ancestors(creds, ino)?;
         perm::check(node, creds, Access::Read)?;
