@@ -42,6 +42,14 @@ macro_rules! workloads {
                 format!("{ROOT}/w1/a/b/c/file")
             }
 
+            /// W7's file `i` (0 is W1's file).
+            fn w7_file(i: u64) -> String {
+                match i {
+                    0 => w1_file(),
+                    i => format!("{ROOT}/w1/a/b/c/file{i}"),
+                }
+            }
+
             /// Connects with default options, but the export `aname`.
             pub async fn connect(target: &str, aname: &str) -> Result<Arc<Client>, String> {
                 let mut opts = zc::ConnectOptions::default();
@@ -97,10 +105,14 @@ macro_rules! workloads {
                             .create_dir_all(&dir, 0o755)
                             .await
                             .map_err(|e| err(&dir, e))?;
-                        client
-                            .write(w1_file(), &pattern(4096, 1))
-                            .await
-                            .map_err(|e| err("w1 file", e))
+                        let files = if w == Workload::W7 { s.w7_paths } else { 1 };
+                        for i in 0..files {
+                            client
+                                .write(w7_file(i), &pattern(4096, 1))
+                                .await
+                                .map_err(|e| err("w1 file", e))?;
+                        }
+                        Ok(())
                     }
                     Workload::W2 => {
                         many_files(client, &format!("{ROOT}/w2"), "f", s.w2_files, s.small_file)
@@ -291,11 +303,11 @@ macro_rules! workloads {
                     }
                     Workload::W7 => {
                         let mut set = JoinSet::new();
-                        for _ in 0..s.w7_tasks {
+                        for t in 0..s.w7_tasks {
                             let client = client.clone();
                             let n = s.w7_ops;
+                            let path = w7_file(t % s.w7_paths);
                             set.spawn(async move {
-                                let path = w1_file();
                                 let mut lat: Vec<Duration> = Vec::with_capacity(n as usize);
                                 for _ in 0..n {
                                     let t = Instant::now();

@@ -37,7 +37,8 @@ compare options:
   --workloads LIST        W1..W8; W4 = W4 + W4at, W8 = W8unix + W8tcp (default: all)
   --size-scale F          multiply counts and byte totals by F
   --sizes K=V,...         override single sizes (w1_ops, w2_files, w3_files, small_file,
-                          big_file, w5_bytes, chunk, w6_entries, w7_tasks, w7_ops, w8_bytes)
+                          big_file, w5_bytes, chunk, w6_entries, w7_tasks, w7_ops,
+                          w7_paths (distinct files W7 stats; default 1), w8_bytes)
   --reps N                repetitions per client (default 5, --quick 3)
   --transport unix|tcp    how clients reach the servers (default unix)
   --memserver-bin PATH    zerofs-memserver binary (default $ZEROFS_BENCH_MEMSERVER)

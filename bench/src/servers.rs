@@ -189,9 +189,12 @@ impl Server {
                 std::fs::create_dir(&export)
                     .map_err(|e| format!("create {}: {e}", export.display()))?;
                 // diod applies the process umask to creates; `exec` keeps the pid we kill.
+                // SIGPIPE is ignored (inherited across exec), as systemd does for services:
+                // diod writes replies without MSG_NOSIGNAL and dies of SIGPIPE when a client
+                // leaves with replies pending (the reference client, refused at Tversion).
                 let mut cmd = Command::new("/bin/sh");
                 cmd.arg("-c")
-                    .arg("umask 022 && exec \"$0\" \"$@\"")
+                    .arg("umask 022 && trap '' PIPE && exec \"$0\" \"$@\"")
                     .arg(bin)
                     .args(["-f", "-n", "-c", "/dev/null", "-e"])
                     .arg(&export)

@@ -125,6 +125,10 @@ impl Workload {
                 mib(s.chunk)
             ),
             Workload::W6 => format!("`read_dir` of {} entries", s.w6_entries),
+            Workload::W7 if s.w7_paths > 1 => format!(
+                "{} tasks x {} `stat` of {} files, shared client",
+                s.w7_tasks, s.w7_ops, s.w7_paths
+            ),
             Workload::W7 => format!("{} tasks x {} `stat`, shared client", s.w7_tasks, s.w7_ops),
             Workload::W8unix => format!("{} through a unix socket pair", mib(s.w8_bytes)),
             Workload::W8tcp => format!("{} through TCP 127.0.0.1", mib(s.w8_bytes)),
@@ -194,6 +198,8 @@ pub struct Sizes {
     pub w7_tasks: u64,
     /// W7: stats per task.
     pub w7_ops: u64,
+    /// W7: distinct files stated (task `t` stats file `t % w7_paths`; 1 = all the same).
+    pub w7_paths: u64,
     /// W8: bytes through the socket.
     pub w8_bytes: u64,
 }
@@ -213,6 +219,7 @@ impl Sizes {
         w6_entries: 10_000,
         w7_tasks: 64,
         w7_ops: 500,
+        w7_paths: 1,
         w8_bytes: 2048 * MIB,
     };
 
@@ -228,6 +235,7 @@ impl Sizes {
         w6_entries: 1_000,
         w7_tasks: 64,
         w7_ops: 50,
+        w7_paths: 1,
         w8_bytes: 256 * MIB,
     };
 
@@ -249,7 +257,7 @@ impl Sizes {
         }
     }
 
-    fn fields(self) -> [(&'static str, u64); 11] {
+    fn fields(self) -> [(&'static str, u64); 12] {
         [
             ("w1_ops", self.w1_ops),
             ("w2_files", self.w2_files),
@@ -261,6 +269,7 @@ impl Sizes {
             ("w6_entries", self.w6_entries),
             ("w7_tasks", self.w7_tasks),
             ("w7_ops", self.w7_ops),
+            ("w7_paths", self.w7_paths),
             ("w8_bytes", self.w8_bytes),
         ]
     }
@@ -304,6 +313,7 @@ impl Sizes {
                 "w6_entries" => &mut s.w6_entries,
                 "w7_tasks" => &mut s.w7_tasks,
                 "w7_ops" => &mut s.w7_ops,
+                "w7_paths" => &mut s.w7_paths,
                 "w8_bytes" => &mut s.w8_bytes,
                 other => return Err(format!("unknown size {other:?}")),
             };

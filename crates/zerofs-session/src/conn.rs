@@ -225,8 +225,9 @@ impl Conn {
             payload,
             state: state.clone(),
         };
-        // Inline when nothing else is in flight (the slot is inserted after).
-        let idle = inner.slots.is_empty();
+        // Inline when nothing else is in flight (the slot is inserted after; lazy frames go
+        // out with this one).
+        let idle = inner.slots.len() == self.write.lazy_len();
         self.write.send(out, idle, &self.core.counters);
         inner.slots.insert(
             tag,
@@ -278,8 +279,12 @@ impl Conn {
             payload: None,
             state: state.clone(),
         };
-        let idle = inner.slots.is_empty();
-        self.write.send(out, idle, &self.core.counters);
+        // On an idle connection the clunk waits briefly for the next request to ride with.
+        if !self.core.clunk_linger.is_zero() && inner.slots.len() == self.write.lazy_len() {
+            self.write.send_lazy(out);
+        } else {
+            self.write.send(out, false, &self.core.counters);
+        }
         let ticket = Ticket::background(self.core.clone(), Effect::Clunk { fid, generation });
         inner.slots.insert(
             tag,

@@ -41,6 +41,8 @@ pub(crate) struct Core {
     params: Mutex<(Dialect, u32)>,
     /// Source of fresh `.Z` op-ids.
     pub(crate) op_ids: OpIds,
+    /// How long a background clunk on an idle connection waits for a request to ride with.
+    pub(crate) clunk_linger: std::time::Duration,
 }
 
 /// Fresh 16-byte `.Z` op-ids: a per-session 128-bit random key (from the OS-seeded keys of
@@ -99,7 +101,9 @@ impl OpIds {
 }
 
 impl Core {
-    pub(crate) fn new() -> (Arc<Core>, mpsc::UnboundedReceiver<Death>) {
+    pub(crate) fn new(
+        clunk_linger: std::time::Duration,
+    ) -> (Arc<Core>, mpsc::UnboundedReceiver<Death>) {
         let (death, rx) = mpsc::unbounded_channel();
         let core = Core {
             fids: Mutex::new(FidTable::default()),
@@ -109,6 +113,7 @@ impl Core {
             shutdown: watch::Sender::new(false),
             params: Mutex::new((Dialect::Plain, 0)),
             op_ids: OpIds::new(),
+            clunk_linger,
         };
         (Arc::new(core), rx)
     }

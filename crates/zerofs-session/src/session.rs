@@ -230,7 +230,7 @@ impl Session {
     ) -> Result<Session, SessionError> {
         let opts = opts.normalized();
         let connector: Arc<dyn Connector> = Arc::new(connector);
-        let (core, deaths) = Core::new();
+        let (core, deaths) = Core::new(opts.clunk_linger);
         let target = connector.describe();
         let attempt = initial_until_leader(&core, &*connector, &opts);
         let result = match opts.connect_timeout {

@@ -23,6 +23,8 @@ pub struct Stats {
     pub protocol_violations: u64,
     /// `Rread` payload bytes the reader received straight into callers' buffers (no copy).
     pub bytes_received_in_place: u64,
+    /// Write calls on sockets (frames per write shows how well writes are batched).
+    pub writes: u64,
 }
 
 #[derive(Debug, Default)]
@@ -36,6 +38,7 @@ pub(crate) struct Counters {
     pub(crate) fids_stale: AtomicU64,
     pub(crate) protocol_violations: AtomicU64,
     pub(crate) bytes_received_in_place: AtomicU64,
+    pub(crate) writes: AtomicU64,
 }
 
 impl Counters {
@@ -54,6 +57,7 @@ impl Counters {
             fids_stale: self.fids_stale.load(Relaxed),
             protocol_violations: self.protocol_violations.load(Relaxed),
             bytes_received_in_place: self.bytes_received_in_place.load(Relaxed),
+            writes: self.writes.load(Relaxed),
         }
     }
 }

@@ -145,3 +145,51 @@ async fn frames_arrive_whole_through_a_trickling_stream() {
         );
     }
 }
+
+/// On an idle connection, the clunk of a dropped fid waits for the next request and goes out
+/// in the same write; with nothing after it, it still goes out (after the linger).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_clunks_ride_with_the_next_request() {
+    const N: u64 = 200;
+    let mut writes = Vec::new();
+    for linger in [
+        std::time::Duration::from_millis(500),
+        std::time::Duration::ZERO,
+    ] {
+        let server = MemServer::start(Config::new(Generation::Gen2))
+            .await
+            .unwrap();
+        let opts = Options {
+            clunk_linger: linger,
+            ..Options::default()
+        };
+        let s = Session::connect(&server.target(), opts).await.unwrap();
+        let base = s.outstanding_fids();
+        let before = s.stats().writes;
+        for _ in 0..N {
+            let (fid, _) = within(s.walk_getattr(s.root(), &[])).await.unwrap();
+            drop(fid);
+        }
+        writes.push(s.stats().writes - before);
+        // The last clunk goes out on its own.
+        assert!(
+            support::eventually(|| s.outstanding_fids() == base).await,
+            "linger {linger:?}: the last fid was never clunked"
+        );
+        assert_eq!(
+            server
+                .counters()
+                .frames(zerofs_session::proto::MessageType::Tclunk),
+            N
+        );
+    }
+    let (lazy, eager) = (writes[0], writes[1]);
+    assert!(
+        lazy <= N + N / 5,
+        "{lazy} writes for {N} walks with lazy clunks"
+    );
+    assert!(
+        eager > lazy,
+        "eager clunks ({eager} writes) cost more writes than lazy ones ({lazy})"
+    );
+}

@@ -53,29 +53,30 @@ impl Gather {
         self.lone.as_ref().map_or(self.out.len(), Bytes::len)
     }
 
-    /// Reserves room for the rest of the expected total (`have` + at least `need` bytes),
-    /// once. A size the server reported may be absurd: if the reservation is refused, only
-    /// `need` is reserved.
+    /// Reserves room for the expected total (at least what is held plus `need` bytes), once,
+    /// and moves a lone part held so far to its front, so every later place joins it without
+    /// a copy. A size the server reported may be absurd: if the reservation is refused, only
+    /// what is needed is reserved.
     fn reserve(&mut self, need: usize) {
         if self.room.capacity() > 0 || self.out.capacity() > 0 {
             return;
         }
-        let want = self.expect.saturating_sub(self.len()).max(need);
+        let least = self.len().saturating_add(need);
         let mut v: Vec<u8> = Vec::new();
-        if v.try_reserve_exact(want).is_err() {
-            v.reserve_exact(need);
+        if v.try_reserve_exact(self.expect.max(least)).is_err() {
+            v.reserve_exact(least);
         }
         // `Vec` → `BytesMut` keeping the reservation (an unadvanced `IntoIter` is collected
         // in place).
-        let mut room = BytesMut::from_iter(v);
+        self.room = BytesMut::from_iter(v);
         if let Some(first) = self.lone.take() {
-            // Joined first, then the room follows it.
-            let mut head = BytesMut::with_capacity(first.len());
-            head.extend_from_slice(&first);
-            self.out = head;
+            if let Some(mut head) = self.place(first.len()) {
+                head.extend_from_slice(&first);
+                self.out = head;
+            } else {
+                self.out.extend_from_slice(&first);
+            }
         }
-        room.clear();
-        self.room = room;
     }
 
     /// The place for the next `n` bytes, if room was reserved for them.
@@ -431,6 +432,29 @@ mod tests {
         assert_eq!(&out[..100], &[1; 100]);
         assert_eq!(&out[100..250], &[2; 150]);
         assert_eq!(&out[250..], &[3; 10]);
+    }
+
+    /// A lone first part (read before the size was known) moves into the reservation, so
+    /// the result is one allocation of about the expected size, not the reservation plus a
+    /// second, growing buffer.
+    #[test]
+    fn a_lone_first_part_moves_into_the_reservation() {
+        let mut g = Gather::new(1000);
+        g.push(Bytes::from(vec![4u8; 100]));
+        g.reserve(900);
+        let mut p = g.place(900).unwrap();
+        let base = p.as_ptr();
+        p.extend_from_slice(&[5; 900]);
+        g.push_place(p);
+        let out = g.finish();
+        assert_eq!(out.len(), 1000);
+        assert_eq!(out[..100], [4; 100]);
+        assert_eq!(out[100..], [5; 900]);
+        assert_eq!(
+            out.as_ptr().wrapping_add(100),
+            base,
+            "the lone part sits right before the places: one allocation"
+        );
     }
 
     #[test]

@@ -43,6 +43,9 @@ struct WriteState {
     stream: Option<BoxWrite>,
     /// Frames for the writer task, in order (a partly written frame first).
     queue: VecDeque<Queued>,
+    /// Frames that may wait for the next one to ride along (background clunks on an idle
+    /// connection), for at most `Options::clunk_linger`.
+    lazy: Vec<Outgoing>,
 }
 
 /// A queued frame, or the unwritten rest of one the caller started inline.
@@ -63,6 +66,7 @@ impl WriteSide {
             state: Mutex::new(WriteState {
                 stream: Some(stream),
                 queue: VecDeque::new(),
+                lazy: Vec::new(),
             }),
             wake: Notify::new(),
         }
@@ -72,13 +76,20 @@ impl WriteSide {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sends `out`: inline when `idle` (nothing else in flight), the stream is free and
-    /// nothing is queued; else through the writer task. Never blocks.
+    /// Frames waiting lazily.
+    pub(super) fn lazy_len(&self) -> usize {
+        self.lock().lazy.len()
+    }
+
+    /// Sends `out` (with any lazy frames before it): inline when `idle` (nothing else in
+    /// flight), the stream is free and nothing is queued; else through the writer task.
+    /// Never blocks.
     pub(super) fn send(&self, out: Outgoing, idle: bool, counters: &Counters) {
         let mut st = self.lock();
+        let lazy = std::mem::take(&mut st.lazy);
         if idle && st.queue.is_empty() {
             if let Some(stream) = st.stream.as_mut() {
-                if let Some(rest) = write_inline(stream, out, counters) {
+                if let Some(rest) = write_inline(stream, lazy, out, counters) {
                     st.queue.push_back(Queued::Rest(rest));
                     drop(st);
                     self.wake.notify_one();
@@ -87,7 +98,20 @@ impl WriteSide {
             }
         }
         let first = st.queue.is_empty();
+        st.queue.extend(lazy.into_iter().map(Queued::Frame));
         st.queue.push_back(Queued::Frame(out));
+        drop(st);
+        if first {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Sends `out` with the next frame, or alone after the linger if none comes: a background
+    /// clunk then costs neither a write of its own nor a wake-up of the server.
+    pub(super) fn send_lazy(&self, out: Outgoing) {
+        let mut st = self.lock();
+        st.lazy.push(out);
+        let first = st.lazy.len() == 1;
         drop(st);
         if first {
             self.wake.notify_one();
@@ -95,20 +119,30 @@ impl WriteSide {
     }
 }
 
-/// Writes `out` with one non-blocking vectored write; returns what the socket did not take
-/// (`None`: all of it, or the frame was withdrawn).
-fn write_inline(stream: &mut BoxWrite, out: Outgoing, counters: &Counters) -> Option<Vec<Bytes>> {
-    if out
-        .state
-        .compare_exchange(QUEUED, SENT, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
+/// Writes `lazy` then `out` with one non-blocking vectored write; returns what the socket did
+/// not take (`None`: all of it, or every frame was withdrawn).
+fn write_inline(
+    stream: &mut BoxWrite,
+    lazy: Vec<Outgoing>,
+    out: Outgoing,
+    counters: &Counters,
+) -> Option<Vec<Bytes>> {
+    let mut parts = Vec::with_capacity(lazy.len() + 2);
+    for o in lazy.into_iter().chain(std::iter::once(out)) {
+        if o.state
+            .compare_exchange(QUEUED, SENT, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            parts.push(o.head);
+            parts.extend(o.payload.filter(|p| !p.is_empty()));
+        }
+    }
+    if parts.is_empty() {
         return None;
     }
-    let mut parts = vec![out.head];
-    parts.extend(out.payload.filter(|p| !p.is_empty()));
     let slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
     let mut cx = Context::from_waker(Waker::noop());
+    Counters::add(&counters.writes, 1);
     let written = match Pin::new(&mut *stream).poll_write_vectored(&mut cx, &slices) {
         Poll::Ready(Ok(n)) => n,
         // Not writable now, or failed: the writer task retries and reports any error.
@@ -176,7 +210,19 @@ pub(super) async fn writer(conn: Arc<Conn>) {
             }
         };
         if batch.is_empty() {
-            side.wake.notified().await;
+            if side.lock().lazy.is_empty() {
+                side.wake.notified().await;
+            } else {
+                // Lazy frames wait a moment for a frame to ride with, then go alone.
+                tokio::select! {
+                    _ = side.wake.notified() => {}
+                    _ = tokio::time::sleep(conn.core.clunk_linger) => {
+                        let mut st = side.lock();
+                        let lazy = std::mem::take(&mut st.lazy);
+                        st.queue.extend(lazy.into_iter().map(Queued::Frame));
+                    }
+                }
+            }
             continue;
         }
         let Some(stream) = held.as_mut() else {
@@ -239,6 +285,7 @@ async fn write_all(
                 *slot = IoSlice::new(part);
                 k += 1;
             }
+            Counters::add(&conn.core.counters.writes, 1);
             wr.write_vectored(&slices[..k]).await?
         };
         if n == 0 {
