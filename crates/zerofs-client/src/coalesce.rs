@@ -284,11 +284,12 @@ mod tests {
         assert_eq!((a, b), (1, 2));
     }
 
-    /// A cancelled leader strands nobody: its waiters start over and get an answer.
-    #[tokio::test]
-    async fn a_cancelled_leader_hands_over() {
-        let c = Arc::new(Coalescer::<u32, u32>::new());
-        let hold = Arc::new(Notify::new());
+    type Task = tokio::task::JoinHandle<u32>;
+
+    /// Three callers of one key: the first leads a round held until `hold` is notified, the
+    /// second leads the waiting round behind it, the third joins the second's round. Each
+    /// round answers its leader's number.
+    async fn three_callers(c: &Arc<Coalescer<u32, u32>>, hold: &Arc<Notify>) -> [Task; 3] {
         let first = tokio::spawn({
             let c = c.clone();
             let hold = hold.clone();
@@ -303,19 +304,24 @@ mod tests {
                 .await
             }
         });
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        // Leads the waiting round, queued behind the first.
-        let second = tokio::spawn({
+        let mut tasks = vec![first];
+        for n in [2, 3] {
+            tokio::time::sleep(Duration::from_millis(10)).await;
             let c = c.clone();
-            async move { c.run(5, || async { 2 }).await }
-        });
+            tasks.push(tokio::spawn(
+                async move { c.run(5, || async move { n }).await },
+            ));
+        }
         tokio::time::sleep(Duration::from_millis(10)).await;
-        // Joins the second's round.
-        let third = tokio::spawn({
-            let c = c.clone();
-            async move { c.run(5, || async { 3 }).await }
-        });
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tasks.try_into().expect("three tasks")
+    }
+
+    /// A cancelled leader strands nobody: its waiters start over and get an answer.
+    #[tokio::test]
+    async fn a_cancelled_leader_hands_over() {
+        let c = Arc::new(Coalescer::<u32, u32>::new());
+        let hold = Arc::new(Notify::new());
+        let [first, second, third] = three_callers(&c, &hold).await;
         first.abort();
         assert!(first.await.is_err());
         assert_eq!(second.await.unwrap(), 2);
@@ -327,31 +333,7 @@ mod tests {
     async fn a_cancelled_waiting_leader_lets_its_joiners_retry() {
         let c = Arc::new(Coalescer::<u32, u32>::new());
         let hold = Arc::new(Notify::new());
-        let first = tokio::spawn({
-            let c = c.clone();
-            let hold = hold.clone();
-            async move {
-                c.run(5, || {
-                    let hold = hold.clone();
-                    async move {
-                        hold.notified().await;
-                        1
-                    }
-                })
-                .await
-            }
-        });
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        let second = tokio::spawn({
-            let c = c.clone();
-            async move { c.run(5, || async { 2 }).await }
-        });
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        let third = tokio::spawn({
-            let c = c.clone();
-            async move { c.run(5, || async { 3 }).await }
-        });
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        let [first, second, third] = three_callers(&c, &hold).await;
         second.abort();
         assert!(second.await.is_err());
         // The third now waits behind the first (it leads a new waiting round).
