@@ -53,30 +53,10 @@ fn env_path(key: &str) -> Option<PathBuf> {
 }
 
 fn default_bins() -> Binaries {
-    let on_path = |name: &str| {
-        std::env::var_os("PATH")
-            .map(|p| {
-                std::env::split_paths(&p)
-                    .map(|d| d.join(name))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-            .into_iter()
-            .find(|p| p.is_file())
-    };
-    let cache = env_path("ZEROFS_CLIENT_CACHE").unwrap_or_else(|| {
-        env_path("XDG_CACHE_HOME")
-            .or_else(|| env_path("HOME").map(|h| h.join(".cache")))
-            .unwrap_or_else(std::env::temp_dir)
-            .join("zerofs-client")
-    });
     Binaries {
         memserver: env_path("ZEROFS_BENCH_MEMSERVER"),
-        diod: env_path("ZEROFS_CLIENT_DIOD")
-            .or_else(|| on_path("diod"))
-            .or_else(|| Some(PathBuf::from("/usr/sbin/diod"))),
-        zerofs: env_path("ZEROFS_CLIENT_ZEROFS")
-            .or_else(|| Some(cache.join("zerofs-0.19.1/bin/zerofs"))),
+        diod: Some(zerofs_testenv::diod_binary()),
+        zerofs: Some(zerofs_testenv::zerofs_binary()),
     }
 }
 

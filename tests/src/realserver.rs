@@ -15,22 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// Longest wait for a server to answer its first `Tversion` (ZeroFS cold start).
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Runs `"$@"` in the background with stdin closed; kills it with SIGKILL as soon as this
-/// shell's stdin (a pipe from the test) reaches EOF; exits with the server's status.
-/// SIGPIPE is ignored as under systemd (diod dies of it when a client disconnects with
-/// replies pending); the umask is cleared so created modes are the client's.
-const WATCHDOG: &str = "umask 0
-trap '' PIPE
-exec 3<&0
-\"$@\" 3<&- </dev/null &
-p=$!
-( read _ <&3; kill -9 $p 2>/dev/null ) &
-w=$!
-exec 3<&-
-wait $p
-s=$?
-kill $w 2>/dev/null
-exit $s";
+use zerofs_testenv::WATCHDOG;
 
 /// Which real server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,35 +53,12 @@ pub fn transport_of(target: &str) -> Transport {
     }
 }
 
-/// `$ZEROFS_CLIENT_CACHE`, else `${XDG_CACHE_HOME:-$HOME/.cache}/zerofs-client` (as xtask).
-fn cache_dir() -> PathBuf {
-    let var = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(dir) = var("ZEROFS_CLIENT_CACHE") {
-        return dir;
-    }
-    var("XDG_CACHE_HOME")
-        .or_else(|| var("HOME").map(|h| h.join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("zerofs-client")
-}
-
 /// The binary of `kind`: `ZEROFS_CLIENT_DIOD` / `ZEROFS_CLIENT_ZEROFS` (set by
 /// `cargo xtask interop`), else the usual install locations.
 pub fn binary(kind: RealKind) -> PathBuf {
-    let var = match kind {
-        RealKind::Diod => "ZEROFS_CLIENT_DIOD",
-        RealKind::Zerofs => "ZEROFS_CLIENT_ZEROFS",
-    };
-    if let Some(p) = std::env::var_os(var).filter(|v| !v.is_empty()) {
-        return p.into();
-    }
     match kind {
-        RealKind::Diod => PathBuf::from("/usr/sbin/diod"),
-        RealKind::Zerofs => cache_dir().join("zerofs-0.19.1/bin/zerofs"),
+        RealKind::Diod => zerofs_testenv::diod_binary(),
+        RealKind::Zerofs => zerofs_testenv::zerofs_binary(),
     }
 }
 

@@ -9,7 +9,7 @@ use std::process::Command;
 use crate::util::{self, Result, cargo, run};
 
 /// The ZeroFS release the tests run against (the last one published to the crate registry).
-pub const ZEROFS_VERSION: &str = "0.19.1";
+pub use zerofs_testenv::ZEROFS_VERSION;
 
 /// Where the servers are.
 #[derive(Debug, Clone)]
@@ -58,17 +58,10 @@ pub fn ensure() -> Result<Servers> {
     })
 }
 
-/// `<cache>/zerofs-0.19.1`, the `cargo install --root`.
-pub fn zerofs_root() -> PathBuf {
-    util::cache_dir().join(format!("zerofs-{ZEROFS_VERSION}"))
-}
+pub use zerofs_testenv::zerofs_root;
 
 fn find_diod() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("diod"))
-        .chain([PathBuf::from("/usr/sbin/diod")])
-        .find(|p| p.is_file())
+    Some(zerofs_testenv::diod_binary()).filter(|p| p.is_file())
 }
 
 fn ensure_diod() -> Result<PathBuf> {

@@ -105,23 +105,7 @@ pub fn project_root() -> PathBuf {
         .unwrap_or(manifest_dir)
 }
 
-/// Where slow, reusable installs go (cargo-fuzz now, real 9P servers later):
-/// `$ZEROFS_CLIENT_CACHE`, else `${XDG_CACHE_HOME:-$HOME/.cache}/zerofs-client`.
-pub fn cache_dir() -> PathBuf {
-    cache_dir_from(|key| env::var_os(key))
-}
-
-/// [`cache_dir`] over an arbitrary environment lookup, for tests.
-pub fn cache_dir_from(var: impl Fn(&str) -> Option<OsString>) -> PathBuf {
-    let set = |key: &str| var(key).filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(dir) = set("ZEROFS_CLIENT_CACHE") {
-        return dir;
-    }
-    let base = set("XDG_CACHE_HOME")
-        .or_else(|| set("HOME").map(|home| home.join(".cache")))
-        .unwrap_or_else(env::temp_dir);
-    base.join("zerofs-client")
-}
+pub use zerofs_testenv::cache_dir;
 
 /// A cargo subcommand installed by [`ensure_cargo_tool`].
 #[derive(Debug, Clone, Copy)]
@@ -184,35 +168,6 @@ pub fn path_with(dir: &Path) -> Result<OsString> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.into())
-    }
-
-    #[test]
-    fn cache_dir_prefers_explicit_override() {
-        let env = env_of(&[
-            ("ZEROFS_CLIENT_CACHE", "/c"),
-            ("XDG_CACHE_HOME", "/x"),
-            ("HOME", "/h"),
-        ]);
-        assert_eq!(cache_dir_from(env), PathBuf::from("/c"));
-    }
-
-    #[test]
-    fn cache_dir_falls_back_to_xdg_then_home() {
-        let xdg = env_of(&[("XDG_CACHE_HOME", "/x"), ("HOME", "/h")]);
-        assert_eq!(cache_dir_from(xdg), PathBuf::from("/x/zerofs-client"));
-        let home = env_of(&[("XDG_CACHE_HOME", ""), ("HOME", "/h")]);
-        assert_eq!(
-            cache_dir_from(home),
-            PathBuf::from("/h/.cache/zerofs-client")
-        );
-    }
 
     #[test]
     fn display_quotes_only_what_needs_it() {

@@ -12,23 +12,7 @@ use super::{Column, TempDir};
 use crate::servers::Servers;
 use crate::util::{self, Result};
 
-/// Runs `"$@"` in the background, kills it with SIGKILL once this shell's stdin (a pipe
-/// from xtask) reaches EOF, and exits with the server's status. SIGPIPE is ignored, as
-/// systemd does for services: diod writes replies to sockets without `MSG_NOSIGNAL` and
-/// dies of SIGPIPE when a client disconnects with replies pending (seen with the proxy
-/// test); the umask is cleared so created modes are the client's.
-const WATCHDOG: &str = "umask 0
-trap '' PIPE
-exec 3<&0
-\"$@\" 3<&- </dev/null &
-p=$!
-( read _ <&3; kill -9 $p 2>/dev/null ) &
-w=$!
-exec 3<&-
-wait $p
-s=$?
-kill $w 2>/dev/null
-exit $s";
+use zerofs_testenv::WATCHDOG;
 
 /// Longest wait for a server's first `Tversion` answer (ZeroFS cold start).
 const START_TIMEOUT: Duration = Duration::from_secs(90);
@@ -323,27 +307,5 @@ mod tests {
             .port();
         assert!(!answers_tcp(&format!("127.0.0.1:{port}")));
         assert!(!answers_unix(Path::new("/nonexistent/interop.sock")));
-    }
-
-    #[test]
-    fn the_watchdog_kills_its_server_when_stdin_closes() {
-        let mut child = Command::new("/bin/sh")
-            .args(["-c", WATCHDOG, "watchdog", "sleep", "600"])
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        assert!(child.try_wait().unwrap().is_none());
-        drop(child.stdin.take());
-        let mut status = None;
-        for _ in 0..500 {
-            status = child.try_wait().unwrap();
-            if status.is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = child.kill();
-        // The server died of SIGKILL: the watchdog exits with 128 + 9.
-        assert_eq!(status.and_then(|s| s.code()), Some(137));
     }
 }

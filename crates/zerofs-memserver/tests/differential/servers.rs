@@ -93,57 +93,15 @@ impl Drop for ChildGuard {
     }
 }
 
-/// `$ZEROFS_CLIENT_CACHE`, else `${XDG_CACHE_HOME:-$HOME/.cache}/zerofs-client`.
-pub fn cache_dir() -> PathBuf {
-    let var = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(dir) = var("ZEROFS_CLIENT_CACHE") {
-        return dir;
-    }
-    var("XDG_CACHE_HOME")
-        .or_else(|| var("HOME").map(|h| h.join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("zerofs-client")
-}
-
-/// Whether a missing real server must fail the test (CI) rather than skip it.
-pub fn servers_required() -> bool {
-    std::env::var_os("ZEROFS_CLIENT_REQUIRE_SERVERS").is_some_and(|v| v == "1")
-}
-
-fn diod_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("ZEROFS_CLIENT_DIOD").filter(|v| !v.is_empty()) {
-        return p.into();
-    }
-    let on_path = std::env::var_os("PATH")
-        .map(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("diod"))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default()
-        .into_iter()
-        .find(|p| p.is_file());
-    on_path.unwrap_or_else(|| PathBuf::from("/usr/sbin/diod"))
-}
-
-fn zerofs_binary() -> PathBuf {
-    match std::env::var_os("ZEROFS_CLIENT_ZEROFS").filter(|v| !v.is_empty()) {
-        Some(p) => p.into(),
-        None => cache_dir().join("zerofs-0.19.1/bin/zerofs"),
-    }
-}
+pub use zerofs_testenv::servers_required;
 
 /// The binary of a real server, or `None` (after saying so on stderr) when it is missing and
 /// servers are not required. Panics with installation advice when they are.
 #[allow(clippy::print_stderr)]
 fn binary(kind: Kind) -> Option<PathBuf> {
     let (path, var) = match kind {
-        Kind::Diod => (diod_binary(), "ZEROFS_CLIENT_DIOD"),
-        Kind::Zerofs => (zerofs_binary(), "ZEROFS_CLIENT_ZEROFS"),
+        Kind::Diod => (zerofs_testenv::diod_binary(), zerofs_testenv::DIOD_VAR),
+        Kind::Zerofs => (zerofs_testenv::zerofs_binary(), zerofs_testenv::ZEROFS_VAR),
         Kind::Mem => unreachable!("the memserver is in-process"),
     };
     if path.is_file() {
