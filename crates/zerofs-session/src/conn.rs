@@ -227,8 +227,7 @@ impl Conn {
         };
         // Inline when nothing else is in flight (the slot is inserted after; lazy frames go
         // out with this one).
-        let idle = inner.slots.len() == self.write.lazy_len();
-        self.write.send(out, idle, &self.core.counters);
+        self.write.send(out, inner.slots.len(), &self.core.counters);
         inner.slots.insert(
             tag,
             Slot {
@@ -280,10 +279,11 @@ impl Conn {
             state: state.clone(),
         };
         // On an idle connection the clunk waits briefly for the next request to ride with.
-        if !self.core.clunk_linger.is_zero() && inner.slots.len() == self.write.lazy_len() {
-            self.write.send_lazy(out);
+        if self.core.clunk_linger.is_zero() {
+            self.write.send(out, usize::MAX, &self.core.counters);
         } else {
-            self.write.send(out, false, &self.core.counters);
+            self.write
+                .send_clunk(out, inner.slots.len(), &self.core.counters);
         }
         let ticket = Ticket::background(self.core.clone(), Effect::Clunk { fid, generation });
         inner.slots.insert(

@@ -4,9 +4,8 @@
 mod support;
 
 use bytes::{Bytes, BytesMut};
-use support::within;
+use support::{create_file, within};
 use zerofs_memserver::{Config, Generation, MemServer};
-use zerofs_session::proto::consts::open;
 use zerofs_session::{Fid, Options, Session};
 
 fn data(n: usize, seed: u8) -> Bytes {
@@ -17,21 +16,12 @@ fn data(n: usize, seed: u8) -> Bytes {
 }
 
 async fn file_with(s: &Session, payload: &Bytes) -> Fid {
-    let dir = s.clone_fid(s.root()).await.unwrap();
-    s.lcreate(
-        &dir,
-        Bytes::from_static(b"f"),
-        open::RDWR | open::CREAT,
-        0o100644,
-        0,
-    )
-    .await
-    .unwrap();
+    let file = create_file(s, "f").await;
     assert_eq!(
-        within(s.write(&dir, 0, payload.clone())).await.unwrap(),
+        within(s.write(&file, 0, payload.clone())).await.unwrap(),
         payload.len() as u64
     );
-    dir
+    file
 }
 
 fn opts(msize: u32) -> Options {

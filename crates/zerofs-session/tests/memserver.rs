@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use support::{eventually, within};
+use support::{create_file, eventually, within};
 use zerofs_memserver::{Config, Generation, MemServer};
 use zerofs_session::proto::consts::{errno, open};
 use zerofs_session::proto::{
@@ -37,20 +37,6 @@ fn data(n: usize, seed: u8) -> Bytes {
         .into()
 }
 
-async fn create(s: &Session, name: &'static str) -> Fid {
-    let dir = s.clone_fid(s.root()).await.unwrap();
-    s.lcreate(
-        &dir,
-        Bytes::from_static(name.as_bytes()),
-        open::RDWR | open::CREAT,
-        0o100644,
-        0,
-    )
-    .await
-    .unwrap();
-    dir
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_generation_survives_dropped_connections_and_restarts() {
     for g in Generation::ALL {
@@ -65,7 +51,7 @@ async fn every_generation_survives_dropped_connections_and_restarts() {
         assert_eq!(s.dialect(), want, "{g:?}");
         let base = s.outstanding_fids();
 
-        let file = create(&s, "big").await;
+        let file = create_file(&s, "big").await;
         let payload = data(700_000, 3);
         assert_eq!(
             within(s.write(&file, 0, payload.clone())).await.unwrap(),
@@ -155,7 +141,7 @@ async fn soak(g: Generation) {
             .map(|i| &*Box::leak(format!("f{i}").into_boxed_str()))
             .collect();
         for n in &names {
-            drop(create(&s, n).await);
+            drop(create_file(&s, n).await);
         }
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let dropper = {
@@ -325,7 +311,7 @@ async fn held_locks_are_retaken_after_a_reconnect() {
         let server = MemServer::start(Config::new(g)).await.unwrap();
         let a = Session::connect(&server.target(), opts()).await.unwrap();
         let b = Session::connect(&server.target(), opts()).await.unwrap();
-        let fa = create(&a, "locked").await;
+        let fa = create_file(&a, "locked").await;
         match a.call(lock(&fa, LockType::Write)).await.unwrap() {
             Message::Rlock(r) => assert_eq!(r.status, LockStatus::Success, "{g:?}"),
             m => panic!("{m:?}"),
@@ -426,7 +412,7 @@ async fn an_opened_attach_fid_is_reopened_by_replay() {
     for g in Generation::ALL {
         let server = MemServer::start(Config::new(g)).await.unwrap();
         let s = Session::connect(&server.target(), opts()).await.unwrap();
-        drop(create(&s, "entry").await);
+        drop(create_file(&s, "entry").await);
         let (top, _) = s.attach("root", "", 0).await.unwrap();
         s.lopen(&top, open::RDONLY | open::DIRECTORY).await.unwrap();
         let list = |fid: u32| {
@@ -467,7 +453,7 @@ async fn tcp_and_unix_transports_reach_the_memserver() {
     ];
     for (i, target) in targets.iter().enumerate() {
         let s = Session::connect(target, opts()).await.unwrap();
-        let file = create(&s, ["t0", "t1", "t2"][i]).await;
+        let file = create_file(&s, ["t0", "t1", "t2"][i]).await;
         let payload = data(300_000, i as u8);
         assert_eq!(s.write(&file, 0, payload.clone()).await.unwrap(), 300_000);
         server.drop_connections();

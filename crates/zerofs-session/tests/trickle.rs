@@ -10,11 +10,10 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use support::within;
+use support::{create_file, within};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::UnixStream;
 use zerofs_memserver::{Config, Generation, MemServer};
-use zerofs_session::proto::consts::open;
 use zerofs_session::{Connector, Options, Session, Transport};
 
 /// Passes reads through; accepts at most `step` bytes per write, and answers every other
@@ -101,16 +100,7 @@ async fn frames_arrive_whole_through_a_trickling_stream() {
             ..Options::default()
         };
         let s = Arc::new(Session::connect_with(connector, opts).await.unwrap());
-        let dir = s.clone_fid(s.root()).await.unwrap();
-        s.lcreate(
-            &dir,
-            Bytes::from_static(b"f"),
-            open::RDWR | open::CREAT,
-            0o100644,
-            0,
-        )
-        .await
-        .unwrap();
+        let dir = create_file(&s, "f").await;
         let payload = data(if step == 1 { 20_000 } else { 300_000 }, step as u8);
         // Sequential requests (inline writes) and a pipelined bulk write (the writer task).
         assert_eq!(

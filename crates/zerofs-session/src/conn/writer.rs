@@ -51,7 +51,7 @@ struct WriteState {
 /// A queued frame, or the unwritten rest of one the caller started inline.
 enum Queued {
     Frame(Outgoing),
-    Rest(Vec<Bytes>),
+    Rest(VecDeque<Bytes>),
 }
 
 impl std::fmt::Debug for WriteSide {
@@ -76,16 +76,13 @@ impl WriteSide {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Frames waiting lazily.
-    pub(super) fn lazy_len(&self) -> usize {
-        self.lock().lazy.len()
-    }
-
-    /// Sends `out` (with any lazy frames before it): inline when `idle` (nothing else in
-    /// flight), the stream is free and nothing is queued; else through the writer task.
-    /// Never blocks.
-    pub(super) fn send(&self, out: Outgoing, idle: bool, counters: &Counters) {
+    /// Sends `out` (with any lazy frames before it). `in_flight` is the number of requests
+    /// pending on the connection, this one excluded: when they are only the lazy frames, the
+    /// stream is free and nothing is queued, the caller writes inline; else the writer task
+    /// does. Never blocks.
+    pub(super) fn send(&self, out: Outgoing, in_flight: usize, counters: &Counters) {
         let mut st = self.lock();
+        let idle = in_flight == st.lazy.len();
         let lazy = std::mem::take(&mut st.lazy);
         if idle && st.queue.is_empty() {
             if let Some(stream) = st.stream.as_mut() {
@@ -106,10 +103,16 @@ impl WriteSide {
         }
     }
 
-    /// Sends `out` with the next frame, or alone after the linger if none comes: a background
-    /// clunk then costs neither a write of its own nor a wake-up of the server.
-    pub(super) fn send_lazy(&self, out: Outgoing) {
+    /// Sends a background clunk: when `in_flight` (pending requests, this one excluded) are
+    /// only lazy frames, it waits for the next frame and goes out in its write, or alone
+    /// after the linger if none comes (so it costs neither a write of its own nor a server
+    /// wake-up); otherwise as [`send`](Self::send).
+    pub(super) fn send_clunk(&self, out: Outgoing, in_flight: usize, counters: &Counters) {
         let mut st = self.lock();
+        if in_flight != st.lazy.len() {
+            drop(st);
+            return self.send(out, usize::MAX, counters);
+        }
         st.lazy.push(out);
         let first = st.lazy.len() == 1;
         drop(st);
@@ -126,24 +129,24 @@ fn write_inline(
     lazy: Vec<Outgoing>,
     out: Outgoing,
     counters: &Counters,
-) -> Option<Vec<Bytes>> {
-    let mut parts = Vec::with_capacity(lazy.len() + 2);
+) -> Option<VecDeque<Bytes>> {
+    let mut parts = VecDeque::with_capacity(lazy.len() + 2);
     for o in lazy.into_iter().chain(std::iter::once(out)) {
         if o.state
             .compare_exchange(QUEUED, SENT, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
-            parts.push(o.head);
+            parts.push_back(o.head);
             parts.extend(o.payload.filter(|p| !p.is_empty()));
         }
     }
     if parts.is_empty() {
         return None;
     }
-    let slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
     let mut cx = Context::from_waker(Waker::noop());
     Counters::add(&counters.writes, 1);
-    let written = match Pin::new(&mut *stream).poll_write_vectored(&mut cx, &slices) {
+    let (slices, k) = io_slices(&parts);
+    let written = match Pin::new(&mut *stream).poll_write_vectored(&mut cx, &slices[..k]) {
         Poll::Ready(Ok(n)) => n,
         // Not writable now, or failed: the writer task retries and reports any error.
         Poll::Ready(Err(_)) | Poll::Pending => 0,
@@ -157,22 +160,31 @@ fn write_inline(
     (!flushed).then_some(parts)
 }
 
+/// The first [`MAX_IOV`] parts as `IoSlice`s, and how many there are.
+fn io_slices(parts: &VecDeque<Bytes>) -> ([IoSlice<'_>; MAX_IOV], usize) {
+    let mut slices = [IoSlice::new(&[]); MAX_IOV];
+    let mut k = 0;
+    for (slot, part) in slices.iter_mut().zip(parts.iter()) {
+        *slot = IoSlice::new(part);
+        k += 1;
+    }
+    (slices, k)
+}
+
 /// Drops the first `n` bytes of `parts`.
-fn advance(parts: &mut Vec<Bytes>, mut n: usize) {
-    let mut whole = 0;
-    for p in parts.iter_mut() {
-        if n == 0 {
+fn advance(parts: &mut VecDeque<Bytes>, mut n: usize) {
+    while n > 0 {
+        let Some(front) = parts.front_mut() else {
             break;
-        }
-        if p.len() <= n {
-            n -= p.len();
-            whole += 1;
+        };
+        if front.len() <= n {
+            n -= front.len();
+            parts.pop_front();
         } else {
-            p.advance(n);
+            front.advance(n);
             n = 0;
         }
     }
-    parts.drain(..whole);
 }
 
 /// The writer task: whenever frames are queued it takes the stream, writes them in batches,
@@ -279,12 +291,7 @@ async fn write_all(
 ) -> std::io::Result<()> {
     while !parts.is_empty() {
         let n = {
-            let mut slices = [IoSlice::new(&[]); MAX_IOV];
-            let mut k = 0;
-            for (slot, part) in slices.iter_mut().zip(parts.iter()) {
-                *slot = IoSlice::new(part);
-                k += 1;
-            }
+            let (slices, k) = io_slices(parts);
             Counters::add(&conn.core.counters.writes, 1);
             wr.write_vectored(&slices[..k]).await?
         };
@@ -292,19 +299,7 @@ async fn write_all(
             return Err(std::io::ErrorKind::WriteZero.into());
         }
         Counters::add(&conn.core.counters.bytes_sent, n as u64);
-        let mut left = n;
-        while left > 0 {
-            let Some(front) = parts.front_mut() else {
-                break;
-            };
-            if front.len() <= left {
-                left -= front.len();
-                parts.pop_front();
-            } else {
-                front.advance(left);
-                left = 0;
-            }
-        }
+        advance(parts, n);
     }
     Ok(())
 }
@@ -315,11 +310,12 @@ mod tests {
 
     #[test]
     fn advance_drops_whole_and_partial_parts() {
-        let mut parts = vec![
+        let mut parts: VecDeque<Bytes> = [
             Bytes::from_static(b"abc"),
             Bytes::from_static(b"de"),
             Bytes::from_static(b"fgh"),
-        ];
+        ]
+        .into();
         advance(&mut parts, 4);
         assert_eq!(
             parts,

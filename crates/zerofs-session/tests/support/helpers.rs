@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use zerofs_session::Options;
-use zerofs_session::proto::consts::getattr;
+use zerofs_session::proto::consts::{getattr, open};
 use zerofs_session::proto::{Message, Tgetattr};
+use zerofs_session::{Fid, Options, Session};
 
 /// Options for the scripted and automatic responders: uid 1000, 64 KiB msize.
 pub fn opts() -> Options {
@@ -48,4 +48,20 @@ pub async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(60), f)
         .await
         .expect("bounded")
+}
+
+/// Creates `name` (mode 0644) in the attach root and returns the fid open on it for reading
+/// and writing (a clone of the root turned into the file by `Tlcreate`).
+pub async fn create_file(s: &Session, name: &'static str) -> Fid {
+    let fid = s.clone_fid(s.root()).await.unwrap();
+    s.lcreate(
+        &fid,
+        Bytes::from_static(name.as_bytes()),
+        open::RDWR | open::CREAT,
+        0o100644,
+        0,
+    )
+    .await
+    .unwrap();
+    fid
 }
