@@ -216,7 +216,13 @@ fn measure_server(kind: ServerKind, opts: &Options, next_run: &mut u64, results:
     for &w in &client_workloads {
         let mut failures = [0usize; 2];
         for rep in 0..opts.reps {
-            for (i, client) in ClientKind::BOTH.into_iter().enumerate() {
+            // Who goes first alternates too, so neither client always meets a cold server.
+            let mut order: Vec<(usize, ClientKind)> =
+                ClientKind::BOTH.into_iter().enumerate().collect();
+            if rep % 2 == 1 {
+                order.reverse();
+            }
+            for (i, client) in order {
                 if unavailable[i].is_some() || failures[i] >= MAX_FAILURES {
                     continue;
                 }
@@ -343,7 +349,7 @@ fn render(results: &Results, opts: &Options, command_line: &str) -> String {
     out.push_str(&format!(
         "- Command: `{command_line}`\n- Machine: {cores} cores, `{}`; rustc: {}\n- Date: {}\n\
          - Reference client: zerofs-client {} (crates.io); repetitions per client: {}, \
-         alternating ours/theirs, each in a fresh process; transport: {:?}\n\n",
+         alternating ours/theirs (who goes first alternates too), each in a fresh process; transport: {:?}\n\n",
         cpu_model(),
         first_line(Command::new("rustc").arg("--version")),
         first_line(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])),
