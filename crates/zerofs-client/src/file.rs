@@ -89,7 +89,8 @@ impl File {
             return Ok(Bytes::new());
         }
         self.cx
-            .read_span(&self.fid, offset, len as usize)
+            .session
+            .read(&self.fid, offset, len as usize)
             .await
             .at(&self.path)
     }

@@ -14,10 +14,10 @@ use futures::stream::FuturesOrdered;
 use zerofs_9p_proto::consts::{LINUX_IOHDRSZ, READ_OVERHEAD};
 use zerofs_9p_proto::{Message, Tread, Twrite};
 
-use crate::conn::DIRECT_MIN;
 use crate::effects::Effect;
 use crate::error::SessionError;
 use crate::fids::Fid;
+use crate::read_buffer::ReadBuffer;
 use crate::session::{Session, unexpected};
 
 impl Session {
@@ -137,41 +137,40 @@ impl Session {
 
     /// Reads up to `len` bytes at `offset`, pipelining chunk requests. Shorter than `len` only
     /// at end of file. A read served by one round trip returns the reply's own buffer (no copy);
-    /// a longer one reserves its result once and has the reader receive each large chunk
-    /// straight into its place in it (no copy either). Any chunk's error fails the whole read.
+    /// a longer one reserves its result once (up to
+    /// [`max_buffered_bytes`](crate::Options::max_buffered_bytes), growing past that as data
+    /// arrives) and has the connection receive each large chunk straight into its place in it
+    /// (no copy either). Any chunk's error fails the whole read.
     pub async fn read(&self, fid: &Fid, offset: u64, len: usize) -> Result<Bytes, SessionError> {
-        let chunk = self.read_chunk(fid) as usize;
+        let mut out = ReadBuffer::new(len.min(self.options().max_buffered_bytes));
+        self.read_append(fid, offset, len, &mut out).await?;
+        Ok(out.finish())
+    }
+
+    /// [`read`](Self::read) appending to `out`, whose expected total sizes the one reservation
+    /// (see [`ReadBuffer`]); returns the bytes appended (fewer than `len` only at end of file).
+    /// On error, `out` holds an unspecified prefix of what was read.
+    pub async fn read_append(
+        &self,
+        fid: &Fid,
+        offset: u64,
+        len: usize,
+        out: &mut ReadBuffer,
+    ) -> Result<usize, SessionError> {
         // Nothing lies beyond the last addressable byte: never compute an offset past it.
         let len = clamp_to_offset_space(offset, len);
-        if len == 0 {
-            return Ok(Bytes::new());
-        }
-        if len <= chunk {
-            return Ok(self
-                .read_piece(fid, offset, len as u32, None)
-                .await?
-                .freeze());
+        if len > self.read_chunk(fid) as usize {
+            out.reserve(len.min(self.options().max_buffered_bytes));
         }
         let window = self.options().bulk_window;
-        // `len` is a caller's upper bound (often "the rest of the file"): reserve it only up to
-        // the session's buffered-bytes budget, and grow past that as data arrives.
-        let reserve = len.min(self.options().max_buffered_bytes);
-        // Room not yet handed to a chunk; chunks are carved from its front, in order, so
-        // they join back together without copying. Chunks too small for the reader to receive
-        // in place are copied into `out` instead.
-        let direct = chunk >= DIRECT_MIN;
-        let mut room = BytesMut::with_capacity(if direct { reserve } else { 0 });
-        let mut out = BytesMut::with_capacity(if direct { 0 } else { reserve });
+        let mut got = 0usize;
         let mut issued = 0usize;
         let mut pending = FuturesOrdered::new();
         loop {
             while pending.len() < window && issued < len {
                 let n = (len - issued).min(self.read_chunk(fid) as usize);
                 let off = offset + issued as u64;
-                let sink = (room.capacity() >= n).then(|| {
-                    let rest = room.split_off(n);
-                    std::mem::replace(&mut room, rest)
-                });
+                let sink = out.place(n);
                 pending
                     .push_back(async move { (n, self.read_piece(fid, off, n as u32, sink).await) });
                 issued += n;
@@ -179,18 +178,19 @@ impl Session {
             let Some((asked, result)) = pending.next().await else {
                 break;
             };
-            let got = result?;
-            let short = got.len() < asked;
-            match got {
-                // Contiguous with what came before: joined in place.
-                Piece::Sink(part) => out.unsplit(part),
-                Piece::Reply(data) => out.extend_from_slice(&data),
+            let piece = result?;
+            let n = piece.len();
+            match piece {
+                // Received into its place: joined without a copy.
+                Piece::Sink(part) => out.push_place(part),
+                Piece::Reply(data) => out.push(data),
             }
-            if short {
+            got += n;
+            if n < asked {
                 break;
             }
         }
-        Ok(out.freeze())
+        Ok(got)
     }
 
     async fn twrite(&self, fid: &Fid, offset: u64, data: Bytes) -> Result<u32, SessionError> {
@@ -288,13 +288,6 @@ enum Piece {
 impl Piece {
     fn len(&self) -> usize {
         self.as_ref().len()
-    }
-
-    fn freeze(self) -> Bytes {
-        match self {
-            Piece::Sink(b) => b.freeze(),
-            Piece::Reply(b) => b,
-        }
     }
 }
 

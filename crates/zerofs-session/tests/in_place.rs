@@ -6,7 +6,7 @@ mod support;
 use bytes::{Bytes, BytesMut};
 use support::{create_file, within};
 use zerofs_memserver::{Config, Generation, MemServer};
-use zerofs_session::{Fid, Options, Session};
+use zerofs_session::{Fid, Options, ReadBuffer, Session};
 
 fn data(n: usize, seed: u8) -> Bytes {
     (0..n)
@@ -98,6 +98,61 @@ async fn read_into_fills_the_given_buffer() {
         .await
         .unwrap();
     assert_eq!(tail, payload[450_000..]);
+}
+
+/// Spans appended to one `ReadBuffer` sized for the whole file land in one allocation, and
+/// the count each returns stops at the end of the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appended_spans_share_one_reservation() {
+    let server = MemServer::start(Config::new(Generation::Gen2))
+        .await
+        .unwrap();
+    let s = Session::connect(&server.target(), opts(256 * 1024 + 4096))
+        .await
+        .unwrap();
+    let payload = data(2_500_000, 3);
+    let f = file_with(&s, &payload).await;
+    let mut buf = ReadBuffer::new(payload.len());
+    let first = within(s.read_append(&f, 0, 1_000_000, &mut buf))
+        .await
+        .unwrap();
+    assert_eq!(first, 1_000_000);
+    assert_eq!(buf.len(), 1_000_000);
+    // Asks past the end: gets only the rest.
+    let second = within(s.read_append(&f, 1_000_000, 4_000_000, &mut buf))
+        .await
+        .unwrap();
+    assert_eq!(second, 1_500_000);
+    let placed = s.stats().bytes_received_in_place;
+    let all = buf.finish();
+    assert_eq!(all, payload);
+    assert!(placed >= 2_000_000, "only {placed} bytes in place");
+    // Nothing to append past the end.
+    let mut empty = ReadBuffer::new(10);
+    assert_eq!(
+        within(s.read_append(&f, 9_000_000, 600_000, &mut empty))
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(empty.is_empty());
+}
+
+/// A multi-chunk read ending at the last addressable offset never computes an offset past
+/// it (no overflow): it is clamped, and past the end of the file it is empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_span_at_the_end_of_offset_space_is_clamped() {
+    let server = MemServer::start(Config::new(Generation::Plain))
+        .await
+        .unwrap();
+    let s = Session::connect(&server.target(), opts(64 * 1024))
+        .await
+        .unwrap();
+    let f = file_with(&s, &data(1000, 2)).await;
+    for len in [1usize, 70_000, 10 << 20] {
+        let got = within(s.read(&f, u64::MAX - 100_000, len)).await.unwrap();
+        assert!(got.is_empty(), "len {len}: {} bytes", got.len());
+    }
 }
 
 /// Small chunks never use the in-place path (and still read right).
