@@ -68,6 +68,22 @@ fn tune_tcp(s: &tokio::net::TcpStream) -> io::Result<()> {
     socket2::SockRef::from(s).set_tcp_keepalive(&ka)
 }
 
+/// Send buffer asked for on unix sockets: room for a window of large requests (e.g. a 1 MiB
+/// `write_at` cut into 256 KiB `Twrite`s), so the writer hands them all to the kernel at once
+/// instead of waking up once per ~200 KiB the server drains (the usual default). The kernel
+/// caps it at `net.core.wmem_max` and allocates only what is queued. TCP is left to the
+/// kernel's autotuning, which a fixed size would switch off.
+#[cfg(unix)]
+const UNIX_SEND_BUFFER: usize = 2 << 20;
+
+/// Enlarges a dialled unix socket's send buffer (best effort: the default still works).
+#[cfg(unix)]
+fn tune_unix(s: &tokio::net::UnixStream) {
+    if let Err(e) = socket2::SockRef::from(s).set_send_buffer_size(UNIX_SEND_BUFFER) {
+        tracing::debug!(error = %e, "could not enlarge the unix socket send buffer");
+    }
+}
+
 /// Resolves a host name to socket addresses.
 async fn resolve_host(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {
     Ok(tokio::net::lookup_host((host.as_str(), port))
@@ -108,6 +124,7 @@ impl Connector for Target {
                 #[cfg(unix)]
                 Target::Unix(path) => {
                     let s = tokio::net::UnixStream::connect(path).await?;
+                    tune_unix(&s);
                     let (r, w) = s.into_split();
                     Ok(Transport {
                         reader: Box::new(r),
@@ -141,6 +158,31 @@ mod tests {
         assert!(sock.keepalive().unwrap());
         assert_eq!(sock.tcp_keepalive_time().unwrap(), KEEPALIVE_IDLE);
         assert_eq!(sock.tcp_keepalive_interval().unwrap(), KEEPALIVE_INTERVAL);
+    }
+
+    /// The send buffer grows to what was asked for, as far as `net.core.wmem_max` allows
+    /// (Linux reports twice the granted size).
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn dialled_unix_sockets_get_a_larger_send_buffer() {
+        let dir = std::env::temp_dir().join(format!("zerofs-sndbuf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = tokio::net::UnixListener::bind(&path).unwrap();
+        let plain = tokio::net::UnixStream::connect(&path).await.unwrap();
+        let default = socket2::SockRef::from(&plain).send_buffer_size().unwrap();
+        let s = tokio::net::UnixStream::connect(&path).await.unwrap();
+        tune_unix(&s);
+        let got = socket2::SockRef::from(&s).send_buffer_size().unwrap();
+        let cap = std::fs::read_to_string("/proc/sys/net/core/wmem_max")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        let want = UNIX_SEND_BUFFER.min(cap) * 2;
+        assert!(got >= want.max(default), "send buffer {got}, wanted {want}");
+        drop(listener);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]
