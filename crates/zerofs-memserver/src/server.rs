@@ -159,6 +159,9 @@ async fn bind(
             loop {
                 match listener.accept().await {
                     Ok((stream, _)) => {
+                        // Room for a whole large reply (a 1 MiB `Rread`) at once instead of
+                        // one wake-up per ~200 KiB the client drains; best effort.
+                        let _ = socket2::SockRef::from(&stream).set_send_buffer_size(2 << 20);
                         let (r, w) = stream.into_split();
                         tokio::spawn(conn::serve(shared.clone(), r, w));
                     }
