@@ -65,6 +65,38 @@ async fn many_requests_in_flight_all_answered() {
     server.shutdown().await;
 }
 
+/// A client that stops reading while it keeps sending: replies back up through the socket
+/// into the server's reply queue, requests keep being executed, and once the client reads
+/// again every one is answered, in full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_backed_up_behind_a_client_that_does_not_read_are_all_delivered() {
+    let dir = std::env::temp_dir().join(format!("zerofs-backlog-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("s.sock");
+    let server = MemServer::start(Config::new(Generation::Gen2).unix(Some(sock.clone())))
+        .await
+        .unwrap();
+    let (mut c, gate) = Client::unix_gated(&sock).await;
+    c.version(65536, Generation::Gen2.best_dialect().version())
+        .await;
+    c.attach(1, "").await;
+    gate.send_replace(false);
+    // ~6 MiB of replies: more than the socket buffers and the server's queue hold.
+    const N: u16 = 40_000;
+    for tag in 1..=N {
+        c.send(&getattr(tag)).await;
+    }
+    gate.send_replace(true);
+    for tag in 1..=N {
+        assert!(
+            matches!(c.recv(tag).await.message, Message::Rgetattr(_)),
+            "tag {tag}"
+        );
+    }
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test]
 async fn flush_on_plain_is_eopnotsupp_and_the_target_still_replies() {
     let (server, mut c) = setup(Generation::Plain).await;

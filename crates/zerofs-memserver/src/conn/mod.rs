@@ -1,5 +1,5 @@
-//! One client connection: the reader (framing, decoding, tags in flight, Tversion, Tflush),
-//! concurrent request tasks, and the writer.
+//! One client connection: the reader (framing, decoding, tags in flight, Tversion, Tflush,
+//! running requests), tasks for requests that must wait, and the writer.
 
 mod decode;
 mod inbuf;
@@ -183,7 +183,8 @@ impl Conn {
         let _ = self.out.send(Outgoing { tag, wire, reply }).await;
     }
 
-    /// A request other than Tversion and (gen 1+) Tflush, executed concurrently.
+    /// A request other than Tversion and (gen 1+) Tflush: run now, or as a task of its own
+    /// when it has to wait (an injected delay, a lost reply, a `.Z` clunk barrier).
     fn request(
         self: &Arc<Self>,
         frame: Frame,
@@ -205,46 +206,67 @@ impl Conn {
             };
             (inflight.register(tag, Fids::of(&frame.message)), barrier)
         };
+        if barrier.is_empty() && !lose && self.shared.faults.delay_for(Some(ty)).is_none() {
+            // Executed here, in receive order and without a task of its own: the replies to
+            // every request of one read are queued before the writer wakes, and leave in one
+            // write.
+            let reply = self.execute(&frame, tag, shutdown);
+            drop(frame);
+            match self.out.try_send(Outgoing { tag, wire, reply }) {
+                Err(mpsc::error::TrySendError::Full(o)) => {
+                    let conn = self.clone();
+                    tasks.spawn(async move {
+                        let _ = conn.out.send(o).await;
+                        conn.unregister(tag, seq);
+                    });
+                }
+                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => self.unregister(tag, seq),
+            }
+            return;
+        }
         let conn = self.clone();
         tasks.spawn(async move {
             for b in barrier {
                 let _ = b.await;
             }
-            let generation = conn.shared.config.generation;
-            // A bug must cost one request (answered EIO), never the server.
-            let run = || {
-                dispatch::execute(
-                    generation,
-                    conn.id,
-                    &conn.session,
-                    &conn.shared.state,
-                    &frame,
-                )
-            };
-            // An HA follower refuses every request before dispatch.
-            let reply: Reply = if !conn.shared.leader.load(Ordering::Acquire) {
-                Message::error(zerofs_9p_proto::consts::errno::ENOTCONN).into()
-            } else {
-                let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
-                    .unwrap_or_else(|_| {
-                        warn!(
-                            conn = conn.id,
-                            tag, "request handler panicked, answering EIO"
-                        );
-                        Message::error(zerofs_9p_proto::consts::errno::EIO).into()
-                    });
-                if shutdown {
-                    Message::error(zerofs_9p_proto::consts::errno::ESHUTDOWN).into()
-                } else {
-                    reply
-                }
-            };
+            let reply = conn.execute(&frame, tag, shutdown);
             // The request (a Twrite's data: a slice of the read buffer) is released before
             // the reply waits for room in the queue.
             drop(frame);
             conn.respond(tag, Some(ty), reply, wire, lose).await;
             conn.unregister(tag, seq);
         });
+    }
+
+    /// Runs one request to its reply. A bug costs that request (answered `EIO`), never the
+    /// server; an HA follower refuses everything before dispatch.
+    fn execute(&self, frame: &Frame, tag: u16, shutdown: bool) -> Reply {
+        if !self.shared.leader.load(Ordering::Acquire) {
+            return Message::error(zerofs_9p_proto::consts::errno::ENOTCONN).into();
+        }
+        let generation = self.shared.config.generation;
+        let run = || {
+            dispatch::execute(
+                generation,
+                self.id,
+                &self.session,
+                &self.shared.state,
+                frame,
+            )
+        };
+        let reply =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
+                warn!(
+                    conn = self.id,
+                    tag, "request handler panicked, answering EIO"
+                );
+                Message::error(zerofs_9p_proto::consts::errno::EIO).into()
+            });
+        if shutdown {
+            Message::error(zerofs_9p_proto::consts::errno::ESHUTDOWN).into()
+        } else {
+            reply
+        }
     }
 
     /// Tversion, handled in order: 2.1+ first waits for every request in flight.

@@ -46,6 +46,33 @@ impl Client {
         Client::over(r, w)
     }
 
+    /// Connects over a unix socket whose replies are only read while the returned switch is
+    /// `true`: with it `false`, the server's replies back up (socket buffers, then its queue).
+    pub async fn unix_gated(path: &Path) -> (Client, tokio::sync::watch::Sender<bool>) {
+        let (mut r, w) = connected(tokio::net::UnixStream::connect(path))
+            .await
+            .into_split();
+        let (gate, mut open) = tokio::sync::watch::channel(true);
+        let (ours, mut pipe) = tokio::io::duplex(1 << 16);
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                if open.wait_for(|o| *o).await.is_err() {
+                    return;
+                }
+                match r.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if pipe.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        (Client::over(ours, w), gate)
+    }
+
     /// Connects to the server's TCP listener.
     pub async fn to(server: &ServerHandle) -> Client {
         Client::tcp(server.tcp_addr().expect("tcp listener")).await
