@@ -5,7 +5,7 @@ mod support;
 
 use bytes::{Bytes, BytesMut};
 use support::{create_file, within};
-use zerofs_memserver::{Config, Generation, MemServer};
+use zerofs_memserver::{Config, Generation, MemServer, ServerHandle};
 use zerofs_session::{Fid, Options, ReadBuffer, Session};
 
 fn data(n: usize, seed: u8) -> Bytes {
@@ -24,21 +24,20 @@ async fn file_with(s: &Session, payload: &Bytes) -> Fid {
     file
 }
 
-fn opts(msize: u32) -> Options {
-    Options {
+/// A memserver of `generation` and a session to it at `msize`.
+async fn serve(generation: Generation, msize: u32) -> (ServerHandle, Session) {
+    let server = MemServer::start(Config::new(generation)).await.unwrap();
+    let options = Options {
         msize,
         ..Options::default()
-    }
+    };
+    let s = Session::connect(&server.target(), options).await.unwrap();
+    (server, s)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multi_chunk_reads_land_in_place() {
-    let server = MemServer::start(Config::new(Generation::Gen2))
-        .await
-        .unwrap();
-    let s = Session::connect(&server.target(), opts(256 * 1024 + 4096))
-        .await
-        .unwrap();
+    let (_server, s) = serve(Generation::Gen2, 256 * 1024 + 4096).await;
     // Not a multiple of the chunk: the last reply is short (EOF inside the span).
     let payload = data(3_000_000 + 12_345, 5);
     let f = file_with(&s, &payload).await;
@@ -65,12 +64,7 @@ async fn multi_chunk_reads_land_in_place() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_into_fills_the_given_buffer() {
-    let server = MemServer::start(Config::new(Generation::Plain))
-        .await
-        .unwrap();
-    let s = Session::connect(&server.target(), opts(1 << 20))
-        .await
-        .unwrap();
+    let (_server, s) = serve(Generation::Plain, 1 << 20).await;
     let payload = data(500_000, 9);
     let f = file_with(&s, &payload).await;
     // Carve two places from one allocation; they join back in place.
@@ -104,12 +98,7 @@ async fn read_into_fills_the_given_buffer() {
 /// the count each returns stops at the end of the file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn appended_spans_share_one_reservation() {
-    let server = MemServer::start(Config::new(Generation::Gen2))
-        .await
-        .unwrap();
-    let s = Session::connect(&server.target(), opts(256 * 1024 + 4096))
-        .await
-        .unwrap();
+    let (_server, s) = serve(Generation::Gen2, 256 * 1024 + 4096).await;
     let payload = data(2_500_000, 3);
     let f = file_with(&s, &payload).await;
     let mut buf = ReadBuffer::new(payload.len());
@@ -142,12 +131,7 @@ async fn appended_spans_share_one_reservation() {
 /// it (no overflow): it is clamped, and past the end of the file it is empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_span_at_the_end_of_offset_space_is_clamped() {
-    let server = MemServer::start(Config::new(Generation::Plain))
-        .await
-        .unwrap();
-    let s = Session::connect(&server.target(), opts(64 * 1024))
-        .await
-        .unwrap();
+    let (_server, s) = serve(Generation::Plain, 64 * 1024).await;
     let f = file_with(&s, &data(1000, 2)).await;
     for len in [1usize, 70_000, 10 << 20] {
         let got = within(s.read(&f, u64::MAX - 100_000, len)).await.unwrap();
@@ -158,12 +142,7 @@ async fn a_span_at_the_end_of_offset_space_is_clamped() {
 /// Small chunks never use the in-place path (and still read right).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_chunks_are_copied() {
-    let server = MemServer::start(Config::new(Generation::Gen2))
-        .await
-        .unwrap();
-    let s = Session::connect(&server.target(), opts(32 * 1024))
-        .await
-        .unwrap();
+    let (_server, s) = serve(Generation::Gen2, 32 * 1024).await;
     let payload = data(400_000, 1);
     let f = file_with(&s, &payload).await;
     let all = within(s.read(&f, 0, payload.len())).await.unwrap();
@@ -175,12 +154,7 @@ async fn small_chunks_are_copied() {
 /// may be lost with the connection; the data is then copied) and come back right.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_in_place_survive_dropped_connections() {
-    let server = MemServer::start(Config::new(Generation::Gen2))
-        .await
-        .unwrap();
-    let s = Session::connect(&server.target(), opts(128 * 1024 + 4096))
-        .await
-        .unwrap();
+    let (server, s) = serve(Generation::Gen2, 128 * 1024 + 4096).await;
     let payload = data(2_000_000, 3);
     let f = file_with(&s, &payload).await;
     for round in 0..5 {
