@@ -365,20 +365,7 @@ mod tests {
     async fn colliding_keys_are_asked_alone() {
         let c = Arc::new(Coalescer::<u32, u32, Colliding>::with_hasher(Colliding));
         let hold = Arc::new(Notify::new());
-        let first = tokio::spawn({
-            let c = c.clone();
-            let hold = hold.clone();
-            async move {
-                c.run(1, || {
-                    let hold = hold.clone();
-                    async move {
-                        hold.notified().await;
-                        1
-                    }
-                })
-                .await
-            }
-        });
+        let first = held(&c, 1, &hold);
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(c.len(), 1, "key 1 holds the slot");
         assert_eq!(c.run(2, || async { 2 }).await, 2);
@@ -435,24 +422,30 @@ mod tests {
 
     type Task = tokio::task::JoinHandle<u32>;
 
+    /// A caller of `key` whose round answers 1 once `hold` is notified.
+    fn held<S>(c: &Arc<Coalescer<u32, u32, S>>, key: u32, hold: &Arc<Notify>) -> Task
+    where
+        S: BuildHasher + Send + Sync + 'static,
+    {
+        let c = c.clone();
+        let hold = hold.clone();
+        tokio::spawn(async move {
+            c.run(key, || {
+                let hold = hold.clone();
+                async move {
+                    hold.notified().await;
+                    1
+                }
+            })
+            .await
+        })
+    }
+
     /// Three callers of one key: the first leads a round held until `hold` is notified, the
     /// second leads the waiting round behind it, the third joins the second's round. Each
     /// round answers its leader's number.
     async fn three_callers(c: &Arc<Coalescer<u32, u32>>, hold: &Arc<Notify>) -> [Task; 3] {
-        let first = tokio::spawn({
-            let c = c.clone();
-            let hold = hold.clone();
-            async move {
-                c.run(5, || {
-                    let hold = hold.clone();
-                    async move {
-                        hold.notified().await;
-                        1
-                    }
-                })
-                .await
-            }
-        });
+        let first = held(c, 5, hold);
         let mut tasks = vec![first];
         for n in [2, 3] {
             tokio::time::sleep(Duration::from_millis(10)).await;
