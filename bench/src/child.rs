@@ -73,26 +73,25 @@ impl ChildArgs {
         };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
-            let mut value = || {
-                it.next()
-                    .cloned()
-                    .ok_or_else(|| format!("{flag} needs a value"))
-            };
             match flag.as_str() {
-                "--client" => out.client = ClientKind::parse(&value()?)?,
+                "--client" => {
+                    out.client = ClientKind::parse(&crate::cli::flag_value(&mut it, flag)?)?
+                }
                 // Exact names here: the driver never means a group.
                 "--workload" | "--workloads" => {
-                    out.workloads = value()?
+                    out.workloads = crate::cli::flag_value(&mut it, flag)?
                         .split(',')
                         .map(str::parse)
                         .collect::<Result<_, _>>()?
                 }
-                "--target" => out.target = value()?,
-                "--aname" => out.aname = value()?,
+                "--target" => out.target = crate::cli::flag_value(&mut it, flag)?,
+                "--aname" => out.aname = crate::cli::flag_value(&mut it, flag)?,
                 "--run-id" => {
-                    out.run_id = value()?.parse().map_err(|e| format!("--run-id: {e}"))?
+                    out.run_id = crate::cli::flag_value(&mut it, flag)?
+                        .parse()
+                        .map_err(|e| format!("--run-id: {e}"))?
                 }
-                "--sizes" => out.sizes = Sizes::from_spec(&value()?)?,
+                "--sizes" => out.sizes = Sizes::from_spec(&crate::cli::flag_value(&mut it, flag)?)?,
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }

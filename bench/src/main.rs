@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line driver
 
 mod child;
+mod cli;
 mod clients;
 mod driver;
 mod outcome;
@@ -77,40 +78,47 @@ fn parse_compare(args: &[String], bins: Binaries) -> Result<Option<driver::Optio
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
         match flag.as_str() {
             "--quick" => quick = true,
-            "--servers" => opts.servers = ServerKind::parse_list(&value()?)?,
-            "--workloads" => opts.workloads = Workload::parse_list(&value()?)?,
+            "--servers" => {
+                opts.servers = ServerKind::parse_list(&crate::cli::flag_value(&mut it, flag)?)?
+            }
+            "--workloads" => {
+                opts.workloads = Workload::parse_list(&crate::cli::flag_value(&mut it, flag)?)?
+            }
             "--size-scale" => {
-                scale = value()?.parse().map_err(|e| format!("--size-scale: {e}"))?;
+                scale = crate::cli::flag_value(&mut it, flag)?
+                    .parse()
+                    .map_err(|e| format!("--size-scale: {e}"))?;
                 if !(scale > 0.0 && scale.is_finite()) {
                     return Err("--size-scale must be positive".into());
                 }
             }
-            "--sizes" => spec = value()?,
+            "--sizes" => spec = crate::cli::flag_value(&mut it, flag)?,
             "--reps" => {
-                let n: usize = value()?.parse().map_err(|e| format!("--reps: {e}"))?;
+                let n: usize = crate::cli::flag_value(&mut it, flag)?
+                    .parse()
+                    .map_err(|e| format!("--reps: {e}"))?;
                 if n == 0 {
                     return Err("--reps must be at least 1".into());
                 }
                 reps = Some(n);
             }
             "--transport" => {
-                opts.transport = match value()?.as_str() {
+                opts.transport = match crate::cli::flag_value(&mut it, flag)?.as_str() {
                     "unix" => Transport::Unix,
                     "tcp" => Transport::Tcp,
                     other => return Err(format!("--transport: {other:?} is not unix or tcp")),
                 }
             }
-            "--memserver-bin" => opts.bins.memserver = Some(value()?.into()),
-            "--diod-bin" => opts.bins.diod = Some(value()?.into()),
-            "--zerofs-bin" => opts.bins.zerofs = Some(value()?.into()),
-            "--out" => opts.out = Some(value()?.into()),
+            "--memserver-bin" => {
+                opts.bins.memserver = Some(crate::cli::flag_value(&mut it, flag)?.into())
+            }
+            "--diod-bin" => opts.bins.diod = Some(crate::cli::flag_value(&mut it, flag)?.into()),
+            "--zerofs-bin" => {
+                opts.bins.zerofs = Some(crate::cli::flag_value(&mut it, flag)?.into())
+            }
+            "--out" => opts.out = Some(crate::cli::flag_value(&mut it, flag)?.into()),
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown option {other:?}")),
         }
