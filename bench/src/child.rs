@@ -5,6 +5,7 @@
 //! part, prints a [`RESULT`](crate::outcome::RESULT) line, then cleans up. Any failure prints
 //! `ERROR <phase> <message>` and exits non-zero.
 
+use crate::cli::flag_value;
 use std::io::{BufRead, Write};
 use std::time::Duration;
 
@@ -74,24 +75,22 @@ impl ChildArgs {
         let mut it = args.iter();
         while let Some(flag) = it.next() {
             match flag.as_str() {
-                "--client" => {
-                    out.client = ClientKind::parse(&crate::cli::flag_value(&mut it, flag)?)?
-                }
+                "--client" => out.client = ClientKind::parse(&flag_value(&mut it, flag)?)?,
                 // Exact names here: the driver never means a group.
                 "--workload" | "--workloads" => {
-                    out.workloads = crate::cli::flag_value(&mut it, flag)?
+                    out.workloads = flag_value(&mut it, flag)?
                         .split(',')
                         .map(str::parse)
                         .collect::<Result<_, _>>()?
                 }
-                "--target" => out.target = crate::cli::flag_value(&mut it, flag)?,
-                "--aname" => out.aname = crate::cli::flag_value(&mut it, flag)?,
+                "--target" => out.target = flag_value(&mut it, flag)?,
+                "--aname" => out.aname = flag_value(&mut it, flag)?,
                 "--run-id" => {
-                    out.run_id = crate::cli::flag_value(&mut it, flag)?
+                    out.run_id = flag_value(&mut it, flag)?
                         .parse()
                         .map_err(|e| format!("--run-id: {e}"))?
                 }
-                "--sizes" => out.sizes = Sizes::from_spec(&crate::cli::flag_value(&mut it, flag)?)?,
+                "--sizes" => out.sizes = Sizes::from_spec(&flag_value(&mut it, flag)?)?,
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }

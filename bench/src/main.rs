@@ -19,6 +19,7 @@ mod stats;
 mod table;
 mod workload;
 
+use crate::cli::flag_value;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -80,23 +81,19 @@ fn parse_compare(args: &[String], bins: Binaries) -> Result<Option<driver::Optio
     while let Some(flag) = it.next() {
         match flag.as_str() {
             "--quick" => quick = true,
-            "--servers" => {
-                opts.servers = ServerKind::parse_list(&crate::cli::flag_value(&mut it, flag)?)?
-            }
-            "--workloads" => {
-                opts.workloads = Workload::parse_list(&crate::cli::flag_value(&mut it, flag)?)?
-            }
+            "--servers" => opts.servers = ServerKind::parse_list(&flag_value(&mut it, flag)?)?,
+            "--workloads" => opts.workloads = Workload::parse_list(&flag_value(&mut it, flag)?)?,
             "--size-scale" => {
-                scale = crate::cli::flag_value(&mut it, flag)?
+                scale = flag_value(&mut it, flag)?
                     .parse()
                     .map_err(|e| format!("--size-scale: {e}"))?;
                 if !(scale > 0.0 && scale.is_finite()) {
                     return Err("--size-scale must be positive".into());
                 }
             }
-            "--sizes" => spec = crate::cli::flag_value(&mut it, flag)?,
+            "--sizes" => spec = flag_value(&mut it, flag)?,
             "--reps" => {
-                let n: usize = crate::cli::flag_value(&mut it, flag)?
+                let n: usize = flag_value(&mut it, flag)?
                     .parse()
                     .map_err(|e| format!("--reps: {e}"))?;
                 if n == 0 {
@@ -105,20 +102,16 @@ fn parse_compare(args: &[String], bins: Binaries) -> Result<Option<driver::Optio
                 reps = Some(n);
             }
             "--transport" => {
-                opts.transport = match crate::cli::flag_value(&mut it, flag)?.as_str() {
+                opts.transport = match flag_value(&mut it, flag)?.as_str() {
                     "unix" => Transport::Unix,
                     "tcp" => Transport::Tcp,
                     other => return Err(format!("--transport: {other:?} is not unix or tcp")),
                 }
             }
-            "--memserver-bin" => {
-                opts.bins.memserver = Some(crate::cli::flag_value(&mut it, flag)?.into())
-            }
-            "--diod-bin" => opts.bins.diod = Some(crate::cli::flag_value(&mut it, flag)?.into()),
-            "--zerofs-bin" => {
-                opts.bins.zerofs = Some(crate::cli::flag_value(&mut it, flag)?.into())
-            }
-            "--out" => opts.out = Some(crate::cli::flag_value(&mut it, flag)?.into()),
+            "--memserver-bin" => opts.bins.memserver = Some(flag_value(&mut it, flag)?.into()),
+            "--diod-bin" => opts.bins.diod = Some(flag_value(&mut it, flag)?.into()),
+            "--zerofs-bin" => opts.bins.zerofs = Some(flag_value(&mut it, flag)?.into()),
+            "--out" => opts.out = Some(flag_value(&mut it, flag)?.into()),
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown option {other:?}")),
         }
