@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use futures::FutureExt;
 use tokio::sync::OwnedSemaphorePermit;
 use zerofs_9p_proto::consts::envelope::RETRY;
 use zerofs_9p_proto::consts::errno::{ENOTCONN, ESHUTDOWN, ESTALE};
@@ -211,138 +212,176 @@ impl Drop for Ticket {
 /// unanswered attempt, runs out ([`SessionError::OutcomeUnknown`]); `ENOTCONN` (not the
 /// leader) kills the connection so the supervisor finds the leader, then resends unchanged;
 /// `ESHUTDOWN` does the same with RETRY; `ESTALE` to a RETRY resends as a first attempt.
-pub(crate) async fn exchange(
+pub(crate) fn exchange(
     core: &Arc<Core>,
     frame: Frame,
     ticket: Ticket,
-) -> Result<Message, SessionError> {
-    exchange_into(core, frame, ticket).await.map(|(m, _)| m)
+) -> impl Future<Output = Result<Message, SessionError>> + Send + '_ {
+    exchange_into(core, frame, ticket).map(|r| r.map(|(m, _)| m))
 }
 
 /// [`exchange`], also returning the ticket's sink: filled with the reply's payload when the
 /// reader received it there (the `Rread` then has empty data), else still empty.
-pub(crate) async fn exchange_into(
+///
+/// A plain function returning an `async move` block (not an `async fn`): the block uses
+/// `frame` and `ticket` where they were captured, where an `async fn` would keep a second
+/// copy of each in its state, which every request's future carries.
+#[allow(clippy::manual_async_fn)] // deliberate: see above
+pub(crate) fn exchange_into(
     core: &Arc<Core>,
     mut frame: Frame,
     mut ticket: Ticket,
-) -> Result<(Message, Option<BytesMut>), SessionError> {
-    let request = frame.message.msg_type();
-    // When an attempt was first possibly seen without an answer (de-duplicated requests).
-    let mut unknown_since: Option<Instant> = None;
-    // When a server first answered "not the leader".
-    let mut rerouting_since: Option<Instant> = None;
-    loop {
-        let conn = if let Some(since) = unknown_since.filter(|_| ticket.envelope.deduplicates()) {
-            let horizon = ticket.horizon;
-            let left = horizon.saturating_sub(since.elapsed());
-            if left.is_zero() {
-                return Err(SessionError::OutcomeUnknown { horizon });
-            }
-            match tokio::time::timeout(left, core.wait_up()).await {
-                Ok(c) => c,
-                Err(_) => return Err(SessionError::OutcomeUnknown { horizon }),
-            }
-        } else if let Some(since) = rerouting_since {
-            let left = ticket.horizon.saturating_sub(since.elapsed());
-            match tokio::time::timeout(left, core.wait_up()).await {
-                Ok(c) if !left.is_zero() => c,
-                _ => return Err(SessionError::NotLeader),
-            }
-        } else {
-            core.wait_up().await
-        };
-        ticket.check_fids()?;
-        // A request cut for a larger msize and resent after a reconnect that shrank it must
-        // not ask for a reply the new connection cannot carry (diod refuses such counts, and
-        // an oversized reply would be a protocol violation): ask for less; a short read is
-        // legal and the bulk primitives read the rest.
-        clamp_reply_count(&mut frame.message, conn.msize());
-        let mut inflight = match conn.send(&mut frame, ticket, None) {
-            Ok(f) => f,
-            Err((t, SendError::Dead)) => {
-                ticket = t;
-                continue;
-            }
-            Err((t, SendError::Busy)) => {
-                ticket = t;
+) -> impl Future<Output = Result<(Message, Option<BytesMut>), SessionError>> + Send + '_ {
+    async move {
+        let request = frame.message.msg_type();
+        // When an attempt was first possibly seen without an answer (de-duplicated requests).
+        let mut unknown_since: Option<Instant> = None;
+        // When a server first answered "not the leader".
+        let mut rerouting_since: Option<Instant> = None;
+        // The connection's tag space was full: wait a moment before trying again.
+        let mut busy = false;
+        loop {
+            if std::mem::take(&mut busy) {
                 tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-                continue;
             }
-            Err((t, SendError::Fatal(e))) => {
-                drop(t);
-                return Err(e);
-            }
-        };
-        let Some(delivery) = inflight.wait().await else {
-            return Err(SessionError::Protocol(
-                "request dropped by its connection".into(),
-            ));
-        };
-        match delivery {
-            Delivery::Reply { reply, ticket: t } => {
-                let dialect = inflight.conn().dialect();
-                let msg = match reply {
-                    Reply::Decoded(m) => m,
-                    Reply::Raw(bytes) => match decode_reply(bytes, dialect, request) {
-                        Ok(m) => m,
-                        Err(why) => {
-                            inflight.conn().violation(why);
-                            ticket = t;
-                            ticket.sent_before = true;
-                            unknown_since.get_or_insert_with(Instant::now);
-                            continue;
-                        }
-                    },
-                };
-                if let Some(why) = t.resend_reason(&msg, dialect) {
+            // The common case, a live connection and nothing to wait out, costs no await; the
+            // rare waits live in their own (boxed) future so they do not grow this one, which
+            // every request carries.
+            let conn = match core.current_conn() {
+                Some(c) if unknown_since.is_none() && rerouting_since.is_none() => c,
+                _ => {
+                    let wait = Box::pin(wait_for_conn(
+                        core,
+                        ticket.horizon,
+                        unknown_since.filter(|_| ticket.envelope.deduplicates()),
+                        rerouting_since,
+                    ));
+                    wait.await?
+                }
+            };
+            ticket.check_fids()?;
+            // A request cut for a larger msize and resent after a reconnect that shrank it must
+            // not ask for a reply the new connection cannot carry (diod refuses such counts, and
+            // an oversized reply would be a protocol violation): ask for less; a short read is
+            // legal and the bulk primitives read the rest.
+            clamp_reply_count(&mut frame.message, conn.msize());
+            let mut inflight = match conn.send(&mut frame, ticket, None) {
+                Ok(f) => f,
+                Err((t, SendError::Dead)) => {
                     ticket = t;
-                    match why {
-                        Resend::NotLeader => {
-                            tracing::debug!(
-                                conn = inflight.conn().id,
-                                "not the leader; re-routing"
-                            );
-                            rerouting_since.get_or_insert_with(Instant::now);
-                            inflight
-                                .conn()
-                                .kill("server is not the serving leader".into());
-                        }
-                        Resend::Shutdown => {
-                            tracing::debug!(
-                                conn = inflight.conn().id,
-                                "leader shutting down; resending"
-                            );
-                            ticket.sent_before = true;
-                            unknown_since.get_or_insert_with(Instant::now);
-                            inflight.conn().kill("server answered ESHUTDOWN".into());
-                        }
-                        Resend::UnseenRetry => {
-                            tracing::debug!("RETRY of an op-id the server never saw; resending");
-                            ticket.sent_before = false;
-                        }
-                    }
                     continue;
                 }
-                let mut t = t;
-                let sink = t.sink.take();
-                drop(t);
-                return match msg {
-                    Message::Rlerror(e) => Err(SessionError::Server(e.ecode)),
-                    m => Ok((m, sink)),
-                };
-            }
-            Delivery::Lost(mut t) => {
-                let sent = inflight.was_sent();
-                t.sent_before |= sent;
-                if sent && !t.resendable() {
-                    return Err(SessionError::Ambiguous);
+                Err((t, SendError::Busy)) => {
+                    ticket = t;
+                    busy = true;
+                    continue;
                 }
-                if sent {
-                    unknown_since.get_or_insert_with(Instant::now);
+                Err((t, SendError::Fatal(e))) => {
+                    drop(t);
+                    return Err(e);
                 }
-                ticket = t;
+            };
+            let Some(delivery) = inflight.wait().await else {
+                return Err(SessionError::Protocol(
+                    "request dropped by its connection".into(),
+                ));
+            };
+            match delivery {
+                Delivery::Reply { reply, ticket: t } => {
+                    let dialect = inflight.conn().dialect();
+                    let msg = match reply {
+                        Reply::Decoded(m) => m,
+                        Reply::Raw(bytes) => match decode_reply(bytes, dialect, request) {
+                            Ok(m) => m,
+                            Err(why) => {
+                                inflight.conn().violation(why);
+                                ticket = t;
+                                ticket.sent_before = true;
+                                unknown_since.get_or_insert_with(Instant::now);
+                                continue;
+                            }
+                        },
+                    };
+                    if let Some(why) = t.resend_reason(&msg, dialect) {
+                        ticket = t;
+                        match why {
+                            Resend::NotLeader => {
+                                tracing::debug!(
+                                    conn = inflight.conn().id,
+                                    "not the leader; re-routing"
+                                );
+                                rerouting_since.get_or_insert_with(Instant::now);
+                                inflight
+                                    .conn()
+                                    .kill("server is not the serving leader".into());
+                            }
+                            Resend::Shutdown => {
+                                tracing::debug!(
+                                    conn = inflight.conn().id,
+                                    "leader shutting down; resending"
+                                );
+                                ticket.sent_before = true;
+                                unknown_since.get_or_insert_with(Instant::now);
+                                inflight.conn().kill("server answered ESHUTDOWN".into());
+                            }
+                            Resend::UnseenRetry => {
+                                tracing::debug!(
+                                    "RETRY of an op-id the server never saw; resending"
+                                );
+                                ticket.sent_before = false;
+                            }
+                        }
+                        continue;
+                    }
+                    let mut t = t;
+                    let sink = t.sink.take();
+                    drop(t);
+                    return match msg {
+                        Message::Rlerror(e) => Err(SessionError::Server(e.ecode)),
+                        m => Ok((m, sink)),
+                    };
+                }
+                Delivery::Lost(mut t) => {
+                    let sent = inflight.was_sent();
+                    t.sent_before |= sent;
+                    if sent && !t.resendable() {
+                        return Err(SessionError::Ambiguous);
+                    }
+                    if sent {
+                        unknown_since.get_or_insert_with(Instant::now);
+                    }
+                    ticket = t;
+                }
             }
         }
+    }
+}
+
+/// Waits for a live connection for [`exchange_into`]: within `horizon` of `unknown_since` (an
+/// attempt of a de-duplicated request may have been seen unanswered) or of `rerouting_since`
+/// (a server said it is not the leader), else for as long as it takes.
+async fn wait_for_conn(
+    core: &Arc<Core>,
+    horizon: Duration,
+    unknown_since: Option<Instant>,
+    rerouting_since: Option<Instant>,
+) -> Result<Arc<Conn>, SessionError> {
+    if let Some(since) = unknown_since {
+        let left = horizon.saturating_sub(since.elapsed());
+        if left.is_zero() {
+            return Err(SessionError::OutcomeUnknown { horizon });
+        }
+        tokio::time::timeout(left, core.wait_up())
+            .await
+            .map_err(|_| SessionError::OutcomeUnknown { horizon })
+    } else if let Some(since) = rerouting_since {
+        let left = horizon.saturating_sub(since.elapsed());
+        match tokio::time::timeout(left, core.wait_up()).await {
+            Ok(c) if !left.is_zero() => Ok(c),
+            _ => Err(SessionError::NotLeader),
+        }
+    } else {
+        Ok(core.wait_up().await)
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use futures::FutureExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 use zerofs_9p_proto::consts::{NOFID, READ_OVERHEAD};
@@ -383,44 +384,49 @@ impl Session {
     }
 
     /// Sends a request with a fid effect, referencing `fids`; waits out reconnects.
-    pub(crate) async fn request(
-        &self,
+    pub(crate) fn request<'a>(
+        &'a self,
         msg: Message,
         effect: Effect,
-        fids: &[u32],
-    ) -> Result<Message, SessionError> {
+        fids: &'a [u32],
+    ) -> impl Future<Output = Result<Message, SessionError>> + Send + 'a {
         self.request_into(msg, effect, fids, None)
-            .await
-            .map(|(m, _)| m)
+            .map(|r| r.map(|(m, _)| m))
     }
 
     /// [`request`](Self::request) for a `Tread` whose large payload may be received straight
     /// into `sink`, which comes back (filled, and the `Rread` has empty data; or still empty).
-    pub(crate) async fn request_into(
-        &self,
+    ///
+    /// Plain functions returning futures rather than `async fn`s, and the ticket built in a
+    /// block that ends before the exchange is awaited: every request's future (and every
+    /// future above it) carries this state, and an `async fn` would hold its arguments twice.
+    pub(crate) fn request_into<'a>(
+        &'a self,
         msg: Message,
         effect: Effect,
-        fids: &[u32],
+        fids: &'a [u32],
         sink: Option<BytesMut>,
-    ) -> Result<(Message, Option<BytesMut>), SessionError> {
+    ) -> impl Future<Output = Result<(Message, Option<BytesMut>), SessionError>> + Send + 'a {
         let span = tracing::trace_span!("9p.request", ty = msg.name());
         async move {
             let permits = self.permits(request_cost(&msg)).await?;
-            let mut ticket = Ticket::new(self.core().clone(), effect, fids, permits)?;
-            ticket.horizon = self.shared.opts.retry_horizon;
-            ticket.sink = sink;
-            if Dialect::Z.has_envelope(msg.msg_type()) {
-                // A fresh op-id per operation, kept (with the epoch) across every resend.
-                ticket.envelope = Envelope {
-                    op_id: self.core().op_ids.next(),
-                    flags: 0,
-                    origin_epoch: self.lineage().map_or(0, |l| l.writer_epoch),
-                };
-            }
-            exchange_into(self.core(), Frame::new(0, msg), ticket).await
+            let exchange = {
+                let mut ticket = Ticket::new(self.core().clone(), effect, fids, permits)?;
+                ticket.horizon = self.shared.opts.retry_horizon;
+                ticket.sink = sink;
+                if Dialect::Z.has_envelope(msg.msg_type()) {
+                    // A fresh op-id per operation, kept (with the epoch) across every resend.
+                    ticket.envelope = Envelope {
+                        op_id: self.core().op_ids.next(),
+                        flags: 0,
+                        origin_epoch: self.lineage().map_or(0, |l| l.writer_epoch),
+                    };
+                }
+                exchange_into(self.core(), Frame::new(0, msg), ticket)
+            };
+            exchange.await
         }
         .instrument(span)
-        .await
     }
 
     /// Sends any request that neither creates nor releases fids and returns its reply
@@ -432,20 +438,27 @@ impl Session {
     /// otherwise its tag stays reserved until the reply arrives, which is then discarded.
     /// After a connection loss the request is resent once the session has reconnected and
     /// replayed (outside `.Z`, a non-idempotent request may then apply twice).
-    pub async fn call(&self, msg: Message) -> Result<Message, SessionError> {
-        let ty = msg.msg_type();
-        if let Some(instead) = typed_only(ty) {
-            return Err(SessionError::Usage {
-                message: ty,
-                instead,
-            });
+    #[allow(clippy::manual_async_fn)] // an `async fn` would keep `msg` twice in its state
+    pub fn call(
+        &self,
+        msg: Message,
+    ) -> impl Future<Output = Result<Message, SessionError>> + Send + '_ {
+        // An `async move` block rather than an `async fn`: `msg` is kept once, not twice.
+        async move {
+            let ty = msg.msg_type();
+            if let Some(instead) = typed_only(ty) {
+                return Err(SessionError::Usage {
+                    message: ty,
+                    instead,
+                });
+            }
+            let fids = referenced_fids(&msg);
+            let effect = {
+                let t = self.core().fids();
+                effect_of(&msg, |fid| t.get(fid).map_or(0, |r| r.generation))
+            };
+            self.request(msg, effect, &fids).await
         }
-        let fids = referenced_fids(&msg);
-        let effect = {
-            let t = self.core().fids();
-            effect_of(&msg, |fid| t.get(fid).map_or(0, |r| r.generation))
-        };
-        self.request(msg, effect, &fids).await
     }
 
     /// Allocates a fid guard (not yet known to the server).
