@@ -4,16 +4,9 @@
 mod support;
 
 use bytes::{Bytes, BytesMut};
-use support::{create_file, within};
+use support::{create_file, data, within};
 use zerofs_memserver::{Config, Generation, MemServer, ServerHandle};
 use zerofs_session::{Fid, Options, ReadBuffer, Session};
-
-fn data(n: usize, seed: u8) -> Bytes {
-    (0..n)
-        .map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed) ^ (i >> 16) as u8)
-        .collect::<Vec<u8>>()
-        .into()
-}
 
 async fn file_with(s: &Session, payload: &Bytes) -> Fid {
     let file = create_file(s, "f").await;

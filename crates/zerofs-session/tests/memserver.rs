@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use support::{create_file, eventually, within};
+use support::{create_file, data, eventually, within};
 use zerofs_memserver::{Config, Generation, MemServer};
 use zerofs_session::proto::consts::{errno, open};
 use zerofs_session::proto::{
@@ -28,13 +28,6 @@ fn opts() -> Options {
         },
         ..Options::default()
     }
-}
-
-fn data(n: usize, seed: u8) -> Bytes {
-    (0..n)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect::<Vec<u8>>()
-        .into()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

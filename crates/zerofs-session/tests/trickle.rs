@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use support::{create_file, within};
+use support::{create_file, data, within};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::UnixStream;
 use zerofs_memserver::{Config, Generation, MemServer};
@@ -76,13 +76,6 @@ impl Connector for TrickleConnector {
     fn describe(&self) -> String {
         "trickle".into()
     }
-}
-
-fn data(n: usize, seed: u8) -> Bytes {
-    (0..n)
-        .map(|i| (i as u8).wrapping_mul(29).wrapping_add(seed))
-        .collect::<Vec<u8>>()
-        .into()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

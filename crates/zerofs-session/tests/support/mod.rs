@@ -243,6 +243,15 @@ pub fn pattern(offset: u64) -> u8 {
     (offset % 251) as u8
 }
 
+/// `n` bytes of test data that differ with `seed` and do not repeat with a short period
+/// (so a misplaced chunk of a large transfer shows).
+pub fn data(n: usize, seed: u8) -> Bytes {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed) ^ (i >> 16) as u8)
+        .collect::<Vec<u8>>()
+        .into()
+}
+
 fn inode_of(path: &[u8], st: &ServerState) -> u64 {
     if let Some(i) = st.inode_override.lock().unwrap().get(path) {
         return *i;
