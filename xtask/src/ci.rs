@@ -64,6 +64,18 @@ pub const STEPS: &[Step] = &[
         run: bench_check,
     },
     Step {
+        name: "compat",
+        about: "tests/compat: a program written against ZeroFS's zerofs-client 0.1 built and run \
+                (every memserver generation) against ours, and built and run against the \
+                published reference 0.1.4 (fmt, clippy -D warnings, test)",
+        run: compat,
+    },
+    Step {
+        name: "doc",
+        about: "cargo doc --workspace --no-deps --all-features with RUSTDOCFLAGS=-D warnings",
+        run: doc,
+    },
+    Step {
         name: "fuzz-corpus",
         about: "cargo xtask fuzz --corpus-only (replays fuzz/corpus as tests)",
         run: fuzz_corpus,
@@ -185,6 +197,35 @@ fn bench_check() -> Result {
         "--manifest-path",
         "bench/Cargo.toml",
         "--all-targets",
+    ]))
+}
+
+fn compat() -> Result {
+    const MANIFEST: &str = "tests/compat/Cargo.toml";
+    run(cargo().args(["fmt", "--manifest-path", MANIFEST, "--", "--check"]))?;
+    for features in [&["--features", "ours"][..], &["--features", "reference"]] {
+        let mut clippy = cargo();
+        clippy.args([
+            "clippy",
+            "--manifest-path",
+            MANIFEST,
+            "--all-targets",
+            "--no-default-features",
+        ]);
+        run(clippy.args(features).args(["--", "-D", "warnings"]))?;
+        let mut test = cargo();
+        test.args(["test", "--manifest-path", MANIFEST, "--no-default-features"]);
+        run(test.args(features))?;
+    }
+    Ok(())
+}
+
+fn doc() -> Result {
+    run(cargo().env("RUSTDOCFLAGS", "-D warnings").args([
+        "doc",
+        "--workspace",
+        "--no-deps",
+        "--all-features",
     ]))
 }
 

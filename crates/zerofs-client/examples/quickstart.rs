@@ -129,7 +129,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         "{} requests, {} bytes sent, {} received",
         t.operations, t.bytes_sent, t.bytes_received
     );
-    client.close();
+    client.close().await;
     if let Some(server) = server {
         server.shutdown().await;
     }

@@ -50,10 +50,11 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    pub(crate) fn new(session: Session, gid: u32) -> Ctx {
+    /// The shared state over `session`; creates use the gid its options carry.
+    pub(crate) fn new(session: Session) -> Ctx {
         Ctx {
+            gid: session.options().gid,
             session,
-            gid,
             quirks: Mutex::new((0, 0)),
             stats: Coalescer::new(),
         }

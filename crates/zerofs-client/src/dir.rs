@@ -319,9 +319,10 @@ impl Dir {
         Ok(self.cx.readlink(&fid).await.at(&d)?.to_vec())
     }
 
-    /// Marks the handle closed: immediate and idempotent; later calls return
+    /// Marks the handle closed: immediate and idempotent (`async` only to match ZeroFS's own
+    /// client; it never waits on the network); later calls return
     /// [`ZeroFsError::Closed`]. The fids are released when the last `Arc` drops.
-    pub fn close(&self) {
+    pub async fn close(&self) {
         self.closed.store(true, Ordering::Release);
     }
 }

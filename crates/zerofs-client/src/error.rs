@@ -205,6 +205,17 @@ impl ZeroFsError {
         }
     }
 
+    /// The error a failed connect to `target` returns.
+    pub(crate) fn connect_failed(target: &str, err: SessionError) -> ZeroFsError {
+        let message = match err {
+            SessionError::Connect { message, .. } => message,
+            other => other.to_string(),
+        };
+        ZeroFsError::ConnectFailed {
+            message: format!("connecting to {target}: {message}"),
+        }
+    }
+
     /// An [`ZeroFsError::InvalidArgument`] with this message.
     pub(crate) fn invalid(message: impl Into<String>) -> ZeroFsError {
         ZeroFsError::InvalidArgument {

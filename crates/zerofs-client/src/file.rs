@@ -31,7 +31,7 @@ use crate::records::{Metadata, SetAttrs};
 /// file.write_at(4, b"XY").await?;
 /// assert_eq!(&file.read_at(2, 4).await?[..], b"23XY");
 /// assert_eq!(file.metadata().await?.size, 10);
-/// file.close();
+/// file.close().await;
 /// # Ok(()) }
 /// ```
 pub struct File {
@@ -187,10 +187,11 @@ impl File {
             .at(&self.path)
     }
 
-    /// Marks the handle closed: immediate and idempotent; every later call on any clone of
+    /// Marks the handle closed: immediate and idempotent (`async` only to match ZeroFS's own
+    /// client; it never waits on the network); every later call on any clone of
     /// the `Arc` returns [`ZeroFsError::Closed`]. The fid is released when the last `Arc`
     /// drops.
-    pub fn close(&self) {
+    pub async fn close(&self) {
         self.closed.store(true, Ordering::Release);
     }
 

@@ -8,8 +8,9 @@
 //! The API matches ZeroFS's own `zerofs-client` 0.1 (names, signatures, errors), with fewer
 //! round trips per operation and pipelined bulk I/O (see `docs/ROUND-TRIPS.md`).
 //!
-//! Features (all off by default): `tokio-io` ([`File::cursor`], [`io::FileCursor`]),
-//! `stream` ([`Dir::entries`], [`DirStream`]), `serde` (derives on the data records).
+//! Features (all on by default, as in ZeroFS's own client): `tokio-io` ([`File::cursor`],
+//! [`io::FileCursor`]), `stream` ([`Dir::entries`], [`DirStream`]), `serde` (derives on the
+//! data records).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -53,13 +54,14 @@ pub mod stream;
 
 pub use bytes::Bytes;
 
-pub use crate::client::Client;
+pub use crate::client::{Client, ClientBuilder};
 pub use crate::dir::Dir;
 pub use crate::error::ZeroFsError;
 pub use crate::file::File;
 pub use crate::records::*;
 #[cfg(feature = "stream")]
 pub use crate::stream::DirStream;
+pub use zerofs_session::Backoff;
 
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

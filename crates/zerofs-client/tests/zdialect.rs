@@ -358,13 +358,13 @@ async fn failover_mid_workload_loses_and_doubles_nothing() {
 }
 
 #[tokio::test]
-async fn the_retry_horizon_is_a_connect_option() {
+async fn the_retry_horizon_is_a_builder_setting() {
     let (a, _b, targets) = pair().await;
-    let opts = zerofs_client::ConnectOptions {
-        retry_horizon_ms: Some(150),
-        ..zerofs_client::ConnectOptions::default()
-    };
-    let c = Client::connect_multi_with(&targets, opts).await.unwrap();
+    let c = zerofs_client::ClientBuilder::multi(&targets)
+        .retry_horizon(std::time::Duration::from_millis(150))
+        .connect()
+        .await
+        .unwrap();
     c.create_dir("/ok", 0o755).await.unwrap();
     a.demote();
     let err = tokio::time::timeout(

@@ -60,10 +60,10 @@ impl Backoff {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// Uid sent as `n_uname` in `Tattach` (the server enforces permissions as this uid).
-    /// Default: the effective uid of this process (read from `/proc/self`), else `NONUNAME`.
+    /// Default: the effective uid of this process ([`Identity::current`](crate::Identity)).
     pub uid: u32,
     /// Gid for creates; the session records it for the layer above (not sent in `Tattach`).
-    /// Default: the effective gid of this process, else 65534.
+    /// Default: the effective gid of this process.
     pub gid: u32,
     /// Attach user name (informational for ZeroFS). Default: `$USER`, else the uid in decimal.
     pub uname: String,
@@ -104,11 +104,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        let uid = default_uid();
+        let me = crate::identity::Identity::current();
         Options {
-            uid,
-            gid: default_gid(),
-            uname: std::env::var("USER").unwrap_or_else(|_| uid.to_string()),
+            uid: me.uid,
+            gid: me.gid,
+            uname: me.uname,
             aname: String::new(),
             msize: (1 << 20) + 4096,
             connect_timeout: Some(Duration::from_secs(30)),
@@ -134,27 +134,6 @@ impl Options {
         self.clunk_linger = self.clunk_linger.min(Duration::from_secs(1));
         self
     }
-}
-
-#[cfg(unix)]
-fn proc_self_owner() -> Option<(u32, u32)> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self")
-        .ok()
-        .map(|m| (m.uid(), m.gid()))
-}
-
-#[cfg(not(unix))]
-fn proc_self_owner() -> Option<(u32, u32)> {
-    None
-}
-
-fn default_uid() -> u32 {
-    proc_self_owner().map_or(zerofs_9p_proto::consts::NONUNAME, |(u, _)| u)
-}
-
-fn default_gid() -> u32 {
-    proc_self_owner().map_or(65534, |(_, g)| g)
 }
 
 #[cfg(test)]

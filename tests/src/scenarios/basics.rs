@@ -133,13 +133,13 @@ pub async fn file_handle_positioned_io(fx: Fixture) {
         .await
         .unwrap();
     assert_eq!(m.permissions(), 0o600);
-    f.close();
+    f.close().await;
     assert!(matches!(f.read_at(0, 1).await, Err(ZeroFsError::Closed)));
     assert!(matches!(
         f.write_at(0, b"x").await,
         Err(ZeroFsError::Closed)
     ));
-    f.close();
+    f.close().await;
 }
 
 /// 9. Symlink resolution: stat is literal, metadata/canonicalize follow, loops fail.

@@ -56,7 +56,7 @@ pub async fn directories_and_listing(fx: Fixture) {
         c.read_dir(fx.p("/a/b/f1")).await,
         Err(ZeroFsError::NotADirectory { .. })
     ));
-    dir.close();
+    dir.close().await;
     assert!(matches!(
         dir.next_batch(None).await,
         Err(ZeroFsError::Closed)
@@ -150,7 +150,7 @@ pub async fn dir_at_suite_create_rename_remove(fx: Fixture) {
         x.remove_dir_at(b"hl").await,
         Err(ZeroFsError::NotADirectory { .. })
     ));
-    y.close();
+    y.close().await;
     assert!(matches!(
         x.rename_at(b"hl", &y, b"z").await,
         Err(ZeroFsError::Closed)

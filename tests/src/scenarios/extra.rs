@@ -146,7 +146,7 @@ pub async fn dialect_fallback(fx: Fixture) {
     }
 }
 
-/// Every target form reaches the server: tcp://, host:port, localhost, [::1]:port (where
+/// Every target form reaches the server: tcp://, host:port, localhost, `[::1]:port` (where
 /// IPv6 loopback exists), unix:, unix://, a bare path.
 pub async fn tcp_target_parsing(fx: Fixture) {
     // Capability check: the scenario starts its own memserver listeners (TCP, unix, IPv6)

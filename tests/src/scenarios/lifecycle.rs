@@ -18,8 +18,8 @@ pub async fn close_semantics_and_handle_independence(fx: Fixture) {
         .await
         .unwrap();
     let d = c.open_dir(&fx.p("/")).await.unwrap();
-    c.close();
-    c.close();
+    c.close().await;
+    c.close().await;
     assert!(matches!(
         c.read(fx.p("/keep")).await,
         Err(ZeroFsError::Closed)
@@ -68,7 +68,7 @@ pub async fn handle_fids_are_recycled(fx: Fixture) {
             .unwrap();
         assert_eq!(f.read_at(0, 3).await.unwrap().len(), 3);
         if i % 2 == 0 {
-            f.close();
+            f.close().await;
         }
         drop(f);
         let d = c.open_dir(fx.p("/d")).await.unwrap();
@@ -91,7 +91,7 @@ pub async fn concurrent_close_does_not_corrupt_or_leak(fx: Fixture) {
         };
         let closer = {
             let f = f.clone();
-            tokio::spawn(async move { f.close() })
+            tokio::spawn(async move { f.close().await })
         };
         closer.await.unwrap();
         match reader.await.unwrap() {

@@ -141,8 +141,15 @@ impl Client {
     ///
     /// Copies `data` once into a [`Bytes`]; [`write_bytes`](Self::write_bytes) takes a
     /// `Bytes` and sends it without copying.
-    pub async fn write(&self, path: impl AsRef<Path>, data: &[u8]) -> Result<(), ZeroFsError> {
-        self.write_bytes(path, Bytes::copy_from_slice(data)).await
+    /// Takes anything that is bytes (`&[u8]`, `&str`, `Vec<u8>`, `String`...), as
+    /// `std::fs::write` does.
+    pub async fn write(
+        &self,
+        path: impl AsRef<Path>,
+        data: impl AsRef<[u8]>,
+    ) -> Result<(), ZeroFsError> {
+        self.write_bytes(path, Bytes::copy_from_slice(data.as_ref()))
+            .await
     }
 
     /// [`write`](Self::write) without copying `data`.

@@ -1,5 +1,6 @@
 //! [`Client`]: the path-based entry point (connect, data, metadata and namespace operations).
 
+mod builder;
 pub(crate) mod data;
 mod meta;
 mod namespace;
@@ -7,13 +8,13 @@ mod namespace;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
-
-use zerofs_session::{Options, Session, SessionError};
+use zerofs_session::{Session, SessionError};
 
 use crate::ctx::Ctx;
 use crate::error::ZeroFsError;
 use crate::records::{Capabilities, ConnectOptions, TrafficStats};
+
+pub use self::builder::ClientBuilder;
 
 /// A connection to a ZeroFS (or any 9P2000.L) server, addressed by paths.
 ///
@@ -33,7 +34,7 @@ use crate::records::{Capabilities, ConnectOptions, TrafficStats};
 /// client.write("/hello.txt", b"hello, world").await?;
 /// assert_eq!(&client.read("/hello.txt").await?[..], b"hello, world");
 /// assert_eq!(client.stat("/hello.txt").await?.size, 12);
-/// client.close();
+/// client.close().await;
 /// # Ok(()) }
 /// ```
 pub struct Client {
@@ -59,18 +60,23 @@ impl Client {
         Client::connect_with(target, ConnectOptions::default()).await
     }
 
-    /// Connects to `target` with `opts` (identity, export, msize, timeout, retry horizon).
+    /// Connects to `target` with `opts` (identity, export, msize, timeout).
     ///
     /// Negotiates the best dialect the server grants (`9P2000.L.Z`, `.zerofs2`, `.zerofs`,
     /// then plain `9P2000.L`, which also suits diod) and attaches as `opts.uid`. A
     /// comma-separated list (`node-a:5564,node-b:5564`) is an HA set, as with
-    /// [`connect_multi`](Self::connect_multi).
+    /// [`connect_multi`](Self::connect_multi). More settings: [`Client::builder`].
     pub async fn connect_with(
         target: &str,
         opts: ConnectOptions,
     ) -> Result<Arc<Client>, ZeroFsError> {
-        let (options, gid) = session_options(&opts);
-        Client::finish(Session::connect(target, options).await, gid, target)
+        Client::builder(target).options(opts).connect().await
+    }
+
+    /// A [`ClientBuilder`] for `target`: every setting of [`ConnectOptions`] plus those
+    /// ZeroFS's own client lacks (retry horizon, probe timeout, pipelining, backoff).
+    pub fn builder(target: &str) -> ClientBuilder {
+        ClientBuilder::new(target)
     }
 
     /// Connects to the serving leader of an HA set of servers (ZeroFS `.Z` high
@@ -78,7 +84,7 @@ impl Client {
     /// and after any disconnect the set is probed again. Requests refused with `ENOTCONN`
     /// are re-routed before dispatch; those cut by `ESHUTDOWN` are resent with RETRY (the
     /// server de-duplicates them). When no server leads for the retry horizon
-    /// ([`ConnectOptions::retry_horizon_ms`], default 120 s), calls fail with
+    /// ([`ClientBuilder::retry_horizon`], default 120 s), calls fail with
     /// [`ZeroFsError::NotLeader`]. Each target gets 3 s to answer a probe, so a node that
     /// accepts connections but never answers cannot stall leader discovery; host names are
     /// resolved again at every probe.
@@ -91,28 +97,17 @@ impl Client {
         targets: &[String],
         opts: ConnectOptions,
     ) -> Result<Arc<Client>, ZeroFsError> {
-        let (options, gid) = session_options(&opts);
-        let joined = targets.join(",");
-        Client::finish(Session::connect_multi(targets, options).await, gid, &joined)
+        ClientBuilder::multi(targets).options(opts).connect().await
     }
 
+    /// The client over a connected session, or the connect error for `target`.
     fn finish(
         session: Result<Session, SessionError>,
-        gid: u32,
         target: &str,
     ) -> Result<Arc<Client>, ZeroFsError> {
-        let session = session.map_err(|e| match e {
-            SessionError::Connect {
-                target, message, ..
-            } => ZeroFsError::ConnectFailed {
-                message: format!("connecting to {target}: {message}"),
-            },
-            other => ZeroFsError::ConnectFailed {
-                message: format!("connecting to {target}: {other}"),
-            },
-        })?;
+        let session = session.map_err(|e| ZeroFsError::connect_failed(target, e))?;
         Ok(Arc::new(Client {
-            cx: Arc::new(Ctx::new(session, gid)),
+            cx: Arc::new(Ctx::new(session)),
             closed: AtomicBool::new(false),
         }))
     }
@@ -122,10 +117,11 @@ impl Client {
         Capabilities::new(self.cx.dialect(), self.cx.session.msize())
     }
 
-    /// Closes the client: immediate, idempotent, never fails. Later calls on the client
+    /// Closes the client: immediate, idempotent, never fails, and never waits on the network
+    /// (it is `async` only to match ZeroFS's own client, so `client.close().await` works). Later calls on the client
     /// return [`ZeroFsError::Closed`]; open [`File`](crate::File) and [`Dir`](crate::Dir)
     /// handles keep working. The connection ends once the client and every handle are dropped.
-    pub fn close(&self) {
+    pub async fn close(&self) {
         self.closed.store(true, Ordering::Release);
     }
 
@@ -153,46 +149,5 @@ impl Client {
         } else {
             Ok(&self.cx)
         }
-    }
-}
-
-/// The session options for `opts`, and the gid for creates.
-fn session_options(opts: &ConnectOptions) -> (Options, u32) {
-    let gid = opts.effective_gid();
-    let options = Options {
-        uid: opts.effective_uid(),
-        gid,
-        uname: opts.effective_uname(),
-        aname: opts.aname.clone(),
-        msize: opts.msize,
-        connect_timeout: opts
-            .connect_timeout_ms
-            .map(|ms| Duration::from_millis(u64::from(ms))),
-        ..Options::default()
-    };
-    let options = match opts.retry_horizon_ms {
-        Some(ms) => Options {
-            retry_horizon: Duration::from_millis(u64::from(ms)),
-            ..options
-        },
-        None => options,
-    };
-    (options, gid)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_retry_horizon_defaults_to_the_session_default_and_can_be_set() {
-        let (o, _) = session_options(&ConnectOptions::default());
-        assert_eq!(o.retry_horizon, Duration::from_secs(120));
-        let (o, _) = session_options(&ConnectOptions {
-            retry_horizon_ms: Some(1500),
-            ..ConnectOptions::default()
-        });
-        assert_eq!(o.retry_horizon, Duration::from_millis(1500));
-        assert_eq!(o.probe_timeout, Some(Duration::from_secs(3)));
     }
 }

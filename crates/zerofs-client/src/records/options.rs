@@ -1,5 +1,7 @@
 //! [`OpenOptions`] and [`ConnectOptions`].
 
+use zerofs_session::Identity;
+
 /// How to open a file: access mode, creation and truncation.
 ///
 /// ```
@@ -90,7 +92,25 @@ impl OpenOptions {
     }
 }
 
-/// How to connect: identity, export, message size, timeout and (`.Z`) retry horizon.
+/// How to connect: identity, export, message size and timeout.
+///
+/// Exactly the six public fields of ZeroFS's own client, so a full struct literal written
+/// for it compiles here. Settings it does not have (the `.Z` retry horizon, the HA probe
+/// timeout, pipelining, backoff) are set on a [`ClientBuilder`](crate::ClientBuilder).
+///
+/// ```
+/// use zerofs_client::ConnectOptions;
+///
+/// let opts = ConnectOptions {
+///     uid: Some(1000),
+///     gid: Some(1000),
+///     uname: Some("svc".into()),
+///     aname: String::new(),
+///     msize: 256 * 1024,
+///     connect_timeout_ms: Some(5_000),
+/// };
+/// assert_eq!(opts.effective_uid(), 1000);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ConnectOptions {
@@ -108,12 +128,6 @@ pub struct ConnectOptions {
     pub msize: u32,
     /// Bound on dial + version + attach, in milliseconds (`None`: no bound; default 30 s).
     pub connect_timeout_ms: Option<u32>,
-    /// `9P2000.L.Z` only: how long, in milliseconds, a mutation whose outcome is unknown (its
-    /// connection died, or the server answered `ESHUTDOWN`) is resent before it fails as
-    /// possibly applied, and how long requests wait for an HA set to have a leader before
-    /// they fail with [`NotLeader`](crate::ZeroFsError::NotLeader). `None` (the default): 120 s.
-    /// Capped at 150 s (how long servers remember an operation).
-    pub retry_horizon_ms: Option<u32>,
 }
 
 impl Default for ConnectOptions {
@@ -125,43 +139,27 @@ impl Default for ConnectOptions {
             aname: String::new(),
             msize: (1 << 20) + 4096,
             connect_timeout_ms: Some(30_000),
-            retry_horizon_ms: None,
         }
     }
 }
 
 impl ConnectOptions {
-    /// The uid to attach as.
+    /// The uid to attach as: [`uid`](Self::uid), else this process's effective uid.
     pub fn effective_uid(&self) -> u32 {
-        self.uid.unwrap_or_else(current_euid)
+        self.uid.unwrap_or_else(|| Identity::current().uid)
     }
 
-    /// The gid to create nodes with.
+    /// The gid to create nodes with: [`gid`](Self::gid), else this process's effective gid.
     pub fn effective_gid(&self) -> u32 {
-        self.gid.unwrap_or_else(current_egid)
+        self.gid.unwrap_or_else(|| Identity::current().gid)
     }
 
-    /// The attach user name.
+    /// The attach user name: [`uname`](Self::uname), else `$USER`, else the uid in decimal.
     pub fn effective_uname(&self) -> String {
         self.uname
             .clone()
-            .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
-            .unwrap_or_else(|| self.effective_uid().to_string())
+            .unwrap_or_else(|| Identity::uname_for(self.effective_uid()))
     }
-}
-
-/// The effective uid, read without `unsafe` from the owner of `/proc/self` (Linux).
-fn current_euid() -> u32 {
-    std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
-        .unwrap_or(0)
-}
-
-/// The effective gid, read from the group of `/proc/self` (Linux).
-fn current_egid() -> u32 {
-    std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::gid(&m))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]
