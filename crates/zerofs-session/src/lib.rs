@@ -26,6 +26,7 @@ mod error;
 mod fids;
 mod ha;
 mod hash;
+mod liveness;
 mod negotiate;
 mod ops;
 mod options;
