@@ -31,6 +31,7 @@ mod negotiate;
 mod ops;
 mod options;
 mod read_buffer;
+mod renames;
 mod replay;
 mod request;
 mod session;
