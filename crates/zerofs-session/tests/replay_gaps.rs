@@ -1,13 +1,14 @@
 //! Replay gaps on plain 9P2000.L (no `Trebind`, no de-duplication): a directory rename that
 //! applied but whose reply was lost is proven applied by the qids of the handles beneath it,
-//! reported as done, and the paths replay keeps for those handles follow it.
+//! reported as done, and the paths replay keeps for those handles follow it. The memserver is
+//! reached through its in-memory connector (no sockets).
 
 mod support;
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use support::{data, within};
+use support::{InMemory, data, within};
 use zerofs_memserver::{Config, Generation, MemServer, ReplyLoss};
 use zerofs_session::proto::consts::open;
 use zerofs_session::proto::{Message, MessageType, Tmkdir, Trename, Trenameat};
@@ -91,7 +92,9 @@ async fn a_renameat_whose_reply_was_lost_is_proven_applied_and_moves_replay_path
     let server = MemServer::start(Config::new(Generation::Plain))
         .await
         .unwrap();
-    let s = Session::connect(&server.target(), opts()).await.unwrap();
+    let s = Session::connect_with(InMemory(server.clone()), opts())
+        .await
+        .unwrap();
     let (dir, file) = tree(&s).await;
     server.lose_reply_after(ReplyLoss::next(MessageType::Trenameat));
     let msg = Message::Trenameat(Trenameat {
@@ -116,7 +119,9 @@ async fn a_rename_whose_reply_was_lost_is_proven_applied_and_moves_replay_paths(
     let server = MemServer::start(Config::new(Generation::Plain))
         .await
         .unwrap();
-    let s = Session::connect(&server.target(), opts()).await.unwrap();
+    let s = Session::connect_with(InMemory(server.clone()), opts())
+        .await
+        .unwrap();
     let (dir, file) = tree(&s).await;
     server.lose_reply_after(ReplyLoss::next(MessageType::Trename));
     let (moving, _) = s.walk(s.root(), &[name("d")]).await.unwrap();
@@ -137,7 +142,9 @@ async fn a_rename_that_never_applied_is_resent() {
     let server = MemServer::start(Config::new(Generation::Plain))
         .await
         .unwrap();
-    let s = Session::connect(&server.target(), opts()).await.unwrap();
+    let s = Session::connect_with(InMemory(server.clone()), opts())
+        .await
+        .unwrap();
     let (dir, file) = tree(&s).await;
     // The connection dies before the rename is sent: it waits for the next one.
     server.stop_listening().await;

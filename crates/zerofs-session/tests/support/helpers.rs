@@ -65,3 +65,19 @@ pub async fn create_file(s: &Session, name: &'static str) -> Fid {
     .unwrap();
     fid
 }
+
+/// Dials the memserver through its in-memory connector: no sockets, same server behaviour.
+#[derive(Debug, Clone)]
+pub struct InMemory(pub zerofs_memserver::ServerHandle);
+
+impl zerofs_session::Connector for InMemory {
+    fn connect(
+        &self,
+    ) -> futures::future::BoxFuture<'_, std::io::Result<zerofs_session::Transport>> {
+        Box::pin(async move { Ok(zerofs_session::Transport::new(self.0.connect_in_memory()?)) })
+    }
+
+    fn describe(&self) -> String {
+        format!("in-memory {}", self.0.generation())
+    }
+}
