@@ -40,6 +40,7 @@ mod supervisor;
 mod tags;
 mod target;
 mod transport;
+mod verify;
 
 pub use zerofs_9p_proto as proto;
 

@@ -15,6 +15,7 @@ use crate::core::Core;
 use crate::effects::{Effect, rename_ends};
 use crate::error::SessionError;
 use crate::fids::Clunker;
+use crate::verify::{verify, worth_verifying};
 
 /// Everything a request holds across attempts: its fid effect, references on the fids it
 /// names (so none is clunked or recycled under it), its backpressure permits, and its `.Z`
@@ -369,8 +370,23 @@ pub(crate) fn exchange_into(
                     }
                     let mut t = t;
                     let sink = t.sink.take();
+                    // Resent without de-duplication: an error may hide the first attempt's
+                    // success; verify where the server's state can prove it.
+                    let ambiguous =
+                        t.sent_before && !(dialect == Dialect::Z && t.envelope.deduplicates());
                     drop(t);
                     return match msg {
+                        Message::Rlerror(e)
+                            if ambiguous && worth_verifying(&frame.message, e.ecode) =>
+                        {
+                            match verify(core, &frame.message).await {
+                                Some(m) => {
+                                    tracing::debug!(%request, errno = e.ecode, "resent request's error disproved: an earlier attempt applied");
+                                    Ok((m, sink))
+                                }
+                                None => Err(SessionError::Server(e.ecode)),
+                            }
+                        }
                         Message::Rlerror(e) => Err(SessionError::Server(e.ecode)),
                         m => Ok((m, sink)),
                     };

@@ -166,3 +166,91 @@ async fn a_rename_that_never_applied_is_resent() {
     handles_follow(&s, &dir, &file).await;
     server.shutdown().await;
 }
+
+fn mkdir_in_root(s: &Session, n: &'static str, attr: bool) -> Message {
+    let body = Tmkdir {
+        dfid: s.root().id(),
+        name: name(n),
+        mode: 0o750,
+        gid: 0,
+    };
+    if attr {
+        Message::Tmkdirattr(body)
+    } else {
+        Message::Tmkdir(body)
+    }
+}
+
+/// A mkdir that applied but whose reply was lost: the resend answers `EEXIST`, the directory
+/// there (type, permissions, group as asked) proves the first attempt: success with its qid.
+/// Plain (`Tmkdir`) and gen 2 (`Tmkdirattr`, no de-duplication either).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mkdir_whose_reply_was_lost_is_verified_by_the_directory_it_made() {
+    for (g, attr) in [(Generation::Plain, false), (Generation::Gen2, true)] {
+        let server = MemServer::start(Config::new(g)).await.unwrap();
+        let s = Session::connect_with(InMemory(server.clone()), opts())
+            .await
+            .unwrap();
+        let ty = if attr {
+            MessageType::Tmkdirattr
+        } else {
+            MessageType::Tmkdir
+        };
+        server.lose_reply_after(ReplyLoss::next(ty));
+        let r = within(s.call(mkdir_in_root(&s, "made", attr)))
+            .await
+            .unwrap();
+        let qid = match r {
+            Message::Rmkdir(m) => m.qid,
+            Message::Rmkdirattr(a) => {
+                assert_eq!(a.stat.mode & 0o7777, 0o750, "{g:?}");
+                a.stat.qid
+            }
+            other => panic!("{g:?}: {other:?}"),
+        };
+        assert_eq!(server.counters().frames(ty), 2, "{g:?}: resent once");
+        let (_, qids) = s.walk(s.root(), &[name("made")]).await.unwrap();
+        assert_eq!(
+            qids[0].path, qid.path,
+            "{g:?}: the reply names the directory"
+        );
+        // Not resent: an existing directory is still an error.
+        let again = s.call(mkdir_in_root(&s, "made", attr)).await;
+        assert!(
+            matches!(again, Err(zerofs_session::SessionError::Server(17))),
+            "{g:?}: {again:?}"
+        );
+        server.shutdown().await;
+    }
+}
+
+/// An unlink that applied but whose reply was lost: the resend's `ENOENT` is the outcome
+/// asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unlink_whose_reply_was_lost_reports_success() {
+    let server = MemServer::start(Config::new(Generation::Plain))
+        .await
+        .unwrap();
+    let s = Session::connect_with(InMemory(server.clone()), opts())
+        .await
+        .unwrap();
+    s.call(mkdir_in_root(&s, "gone", false)).await.unwrap();
+    server.lose_reply_after(ReplyLoss::next(MessageType::Tunlinkat));
+    let unlink = |n| {
+        Message::Tunlinkat(zerofs_session::proto::Tunlinkat {
+            dirfid: s.root().id(),
+            name: name(n),
+            flags: zerofs_session::proto::consts::unlinkat::REMOVEDIR,
+        })
+    };
+    let r = within(s.call(unlink("gone"))).await;
+    assert!(matches!(r, Ok(Message::Runlinkat)), "{r:?}");
+    assert_eq!(server.counters().frames(MessageType::Tunlinkat), 2);
+    // Not resent: a missing name is still an error.
+    let again = s.call(unlink("gone")).await;
+    assert!(
+        matches!(again, Err(zerofs_session::SessionError::Server(2))),
+        "{again:?}"
+    );
+    server.shutdown().await;
+}
