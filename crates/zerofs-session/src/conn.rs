@@ -71,6 +71,11 @@ struct Slot {
     ticket: Ticket,
     waiter: Option<oneshot::Sender<Delivery>>,
     state: Arc<AtomicU8>,
+    /// A `Tflush` naming this slot's tag is in flight: the tag stays reserved until its
+    /// answer, even if this request's own reply comes first (PROTOCOL §5.3).
+    flushing: bool,
+    /// For a `Tflush`: the tag it flushes.
+    flushes: Option<u16>,
 }
 
 #[derive(Debug)]
@@ -285,6 +290,8 @@ impl Conn {
                 ticket,
                 waiter: Some(wtx),
                 state: state.clone(),
+                flushing: false,
+                flushes: None,
             },
         );
         // Counted under the lock: the reader decrements under it too, so the gauge never
@@ -360,10 +367,45 @@ impl Conn {
                 ticket,
                 waiter: None,
                 state,
+                flushing: false,
+                flushes: None,
             },
         );
         Counters::add(&self.core.counters.in_flight, 1);
         true
+    }
+
+    /// Sends a `Tflush` for the written request under `tag` if that is safe and useful: the
+    /// server has not refused `Tflush` before, the request changes no fid (a flushed reply
+    /// could otherwise hide a fid the server created), and it is not flushed already.
+    fn flush(&self, inner: &mut Inner, tag: u16) {
+        if inner.dead || self.core.flush_refused.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(slot) = inner.slots.get_mut(&tag) else {
+            return;
+        };
+        if slot.flushing
+            || slot.ticket.needs_reply()
+            || matches!(
+                slot.request,
+                MessageType::Tflush | MessageType::Tclunk | MessageType::Tversion
+            )
+        {
+            return;
+        }
+        let Some(ftag) = inner.tags.alloc() else {
+            return;
+        };
+        let msg = Message::Tflush(zerofs_9p_proto::Tflush { oldtag: tag });
+        if self.queue_background(inner, ftag, msg, Effect::None, false) {
+            if let Some(f) = inner.slots.get_mut(&ftag) {
+                f.flushes = Some(tag);
+            }
+            if let Some(slot) = inner.slots.get_mut(&tag) {
+                slot.flushing = true;
+            }
+        }
     }
 
     /// Whether a liveness probe may be sent: negotiation is done and an attach fid exists.
@@ -390,11 +432,17 @@ impl Conn {
         }
     }
 
-    /// Removes the slot of `tag` (freeing the tag) and sends deferred clunks into free tags.
+    /// Removes the slot of `tag` (freeing the tag unless a `Tflush` names it) and sends
+    /// deferred clunks into free tags. The answer to a `Tflush` also settles the flushed tag.
     fn take_slot(&self, tag: u16) -> Option<Slot> {
         let mut inner = self.inner();
         let slot = inner.slots.remove(&tag)?;
-        inner.tags.free(tag);
+        if !slot.flushing {
+            inner.tags.free(tag);
+        }
+        if let Some(old) = slot.flushes {
+            self.settle_flush(&mut inner, old);
+        }
         self.core.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
         while let Some(&(fid, generation)) = inner.deferred_clunks.front() {
             let Some(t) = inner.tags.alloc() else { break };
@@ -404,18 +452,57 @@ impl Conn {
         Some(slot)
     }
 
-    /// Withdraws a request not yet written; returns its ticket if it was withdrawn.
+    /// The `Tflush` of `old` was answered (or its connection is going): a reply of the flushed
+    /// request that came first left its tag reserved, free it now; otherwise the server will
+    /// not answer it any more (after `Rflush`) or still will (after `Rlerror`, e.g. 0.19.1's
+    /// EOPNOTSUPP: its slot stays until then).
+    fn settle_flush(&self, inner: &mut Inner, old: u16) {
+        match inner.slots.get_mut(&old) {
+            Some(slot) => slot.flushing = false,
+            None => {
+                inner.tags.free(old);
+            }
+        }
+    }
+
+    /// The answer to a `Tflush` of `old`: `Rflush` retires the flushed request (its ticket,
+    /// and so its permits and fid references, comes back now); `Rlerror` means the server does
+    /// not flush, which the session remembers.
+    fn flush_answered(&self, old: u16, reply: &Message) {
+        if !matches!(reply, Message::Rflush) {
+            self.core.flush_refused.store(true, Ordering::Relaxed);
+            tracing::debug!(conn = self.id, "server refuses Tflush; not asking again");
+            return;
+        }
+        let retired = {
+            let mut inner = self.inner();
+            let slot = inner.slots.remove(&old);
+            if slot.is_some() {
+                inner.tags.free(old);
+                self.core.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+            }
+            slot
+        };
+        drop(retired);
+    }
+
+    /// Withdraws a request not yet written; returns its ticket if it was withdrawn. A request
+    /// already written whose reply changes no fid is flushed instead (where the server
+    /// supports `Tflush`).
     fn withdraw(&self, tag: u16, state: &Arc<AtomicU8>) -> Option<Ticket> {
         let mut inner = self.inner();
         let ours = inner
             .slots
             .get(&tag)
             .is_some_and(|s| Arc::ptr_eq(&s.state, state));
-        if !ours
-            || state
-                .compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
+        if !ours {
+            return None;
+        }
+        if state
+            .compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
         {
+            self.flush(&mut inner, tag);
             return None;
         }
         let slot = inner.slots.remove(&tag)?;
@@ -477,6 +564,7 @@ impl Conn {
             request,
             mut ticket,
             waiter,
+            flushes,
             ..
         } = slot;
         let reply = if ticket.needs_reply() || waiter.is_none() {
@@ -492,6 +580,9 @@ impl Conn {
                         // already have taken its snapshot. Treat the request as lost.
                         deliver(waiter, Delivery::Lost(ticket));
                         return false;
+                    }
+                    if let Some(old) = flushes {
+                        self.flush_answered(old, &msg);
                     }
                     Reply::Decoded(msg)
                 }

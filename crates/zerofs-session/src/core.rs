@@ -48,6 +48,8 @@ pub(crate) struct Core {
     pub(crate) liveness: LivenessConfig,
     /// The attach fid liveness probes name (`NOFID` until the first attach succeeded).
     pub(crate) probe_fid: AtomicU32,
+    /// A server answered `Tflush` with an error (0.19.1: EOPNOTSUPP): never send it again.
+    pub(crate) flush_refused: std::sync::atomic::AtomicBool,
 }
 
 /// Fresh 16-byte `.Z` op-ids: a per-session 128-bit random key (from the OS-seeded keys of
@@ -122,6 +124,7 @@ impl Core {
             clunk_linger,
             liveness,
             probe_fid: AtomicU32::new(zerofs_9p_proto::consts::NOFID),
+            flush_refused: std::sync::atomic::AtomicBool::new(false),
         };
         (Arc::new(core), rx)
     }
