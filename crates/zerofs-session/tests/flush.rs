@@ -6,20 +6,10 @@ mod support;
 
 use std::time::Duration;
 
-use support::{InMemory, create_file, data, eventually, within};
-use zerofs_memserver::{Config, Generation, MemServer};
+use support::{create_file, data, eventually, in_memory, root_opts, within};
+use zerofs_memserver::Generation;
 use zerofs_session::proto::MessageType;
-use zerofs_session::{Fid, Options, Session};
-
-fn opts() -> Options {
-    Options {
-        uid: 0,
-        gid: 0,
-        uname: "root".into(),
-        msize: 128 * 1024,
-        ..Options::default()
-    }
-}
+use zerofs_session::{Fid, Session};
 
 /// Starts a read the server holds for `hold`, and drops it once it was written.
 async fn cancel_a_sent_read(s: &Session, fid: &Fid) {
@@ -30,10 +20,7 @@ async fn cancel_a_sent_read(s: &Session, fid: &Fid) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_sent_requests_are_flushed_and_settle() {
     for g in [Generation::Gen1, Generation::Gen2, Generation::Z] {
-        let server = MemServer::start(Config::new(g)).await.unwrap();
-        let s = Session::connect_with(InMemory(server.clone()), opts())
-            .await
-            .unwrap();
+        let (server, s) = in_memory(g, root_opts()).await;
         let fid = create_file(&s, "f").await;
         s.write(&fid, 0, data(100, 1)).await.unwrap();
         let fids = s.outstanding_fids();
@@ -59,12 +46,7 @@ async fn cancelled_sent_requests_are_flushed_and_settle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_refuses_tflush_is_not_asked_again() {
-    let server = MemServer::start(Config::new(Generation::Plain))
-        .await
-        .unwrap();
-    let s = Session::connect_with(InMemory(server.clone()), opts())
-        .await
-        .unwrap();
+    let (server, s) = in_memory(Generation::Plain, root_opts()).await;
     let fid = create_file(&s, "f").await;
     s.write(&fid, 0, data(100, 2)).await.unwrap();
     server.set_reply_delay_for(MessageType::Tread, Some(Duration::from_millis(250)));
@@ -89,12 +71,7 @@ async fn a_server_that_refuses_tflush_is_not_asked_again() {
 /// the server made): its reply still arrives and is recorded, then the fid is clunked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fid_creating_requests_are_not_flushed() {
-    let server = MemServer::start(Config::new(Generation::Gen2))
-        .await
-        .unwrap();
-    let s = Session::connect_with(InMemory(server.clone()), opts())
-        .await
-        .unwrap();
+    let (server, s) = in_memory(Generation::Gen2, root_opts()).await;
     drop(create_file(&s, "f").await);
     // The root alone, once the dropped file's clunk is answered.
     let fids = 1;

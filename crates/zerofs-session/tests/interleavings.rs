@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use support::{InMemory, create_file, data, eventually};
-use zerofs_memserver::{Config, Generation, MemServer};
-use zerofs_session::{Backoff, Options, Session};
+use support::{create_file, data, eventually, in_memory, root_opts};
+use zerofs_memserver::Generation;
 
 const FILES: usize = 3;
 const LEN: usize = 64;
@@ -52,26 +51,8 @@ fn content(file: usize, seed: u8) -> Bytes {
     data(LEN, (file as u8) * 16 + seed)
 }
 
-fn opts() -> Options {
-    Options {
-        uid: 0,
-        gid: 0,
-        uname: "root".into(),
-        msize: 64 * 1024,
-        backoff: Backoff {
-            base: Duration::from_millis(1),
-            cap: Duration::from_millis(20),
-            jitter: 0.5,
-        },
-        ..Options::default()
-    }
-}
-
 async fn run(generation: Generation, ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let server = MemServer::start(Config::new(generation)).await.unwrap();
-    let s = Session::connect_with(InMemory(server.clone()), opts())
-        .await
-        .unwrap();
+    let (server, s) = in_memory(generation, root_opts()).await;
     let mut fids = Vec::new();
     for (i, n) in ["a", "b", "c"].into_iter().enumerate() {
         let fid = create_file(&s, n).await;

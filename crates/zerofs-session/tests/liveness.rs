@@ -22,10 +22,6 @@ const SLACK: Duration = Duration::from_secs(4);
 
 fn opts() -> Options {
     Options {
-        uid: 0,
-        gid: 0,
-        uname: "root".into(),
-        msize: 128 * 1024,
         backoff: Backoff {
             base: Duration::from_millis(5),
             cap: BACKOFF_CAP,
@@ -34,7 +30,7 @@ fn opts() -> Options {
         probe_timeout: Some(PROBE),
         stall_timeout: Some(STALL),
         liveness_timeout: WINDOW,
-        ..Options::default()
+        ..support::root_opts()
     }
 }
 

@@ -8,26 +8,11 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use support::{InMemory, data, within};
-use zerofs_memserver::{Config, Generation, MemServer, ReplyLoss};
+use support::{data, in_memory, root_opts, within};
+use zerofs_memserver::{Generation, ReplyLoss};
 use zerofs_session::proto::consts::open;
 use zerofs_session::proto::{Message, MessageType, Tmkdir, Trename, Trenameat};
-use zerofs_session::{Backoff, Fid, Options, Session};
-
-fn opts() -> Options {
-    Options {
-        uid: 0,
-        gid: 0,
-        uname: "root".into(),
-        msize: 128 * 1024,
-        backoff: Backoff {
-            base: Duration::from_millis(5),
-            cap: Duration::from_millis(50),
-            jitter: 0.5,
-        },
-        ..Options::default()
-    }
-}
+use zerofs_session::{Fid, Session};
 
 fn name(n: &'static str) -> Bytes {
     Bytes::from_static(n.as_bytes())
@@ -89,12 +74,7 @@ async fn handles_follow(s: &Session, dir: &Fid, file: &Fid) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renameat_whose_reply_was_lost_is_proven_applied_and_moves_replay_paths() {
-    let server = MemServer::start(Config::new(Generation::Plain))
-        .await
-        .unwrap();
-    let s = Session::connect_with(InMemory(server.clone()), opts())
-        .await
-        .unwrap();
+    let (server, s) = in_memory(Generation::Plain, root_opts()).await;
     let (dir, file) = tree(&s).await;
     server.lose_reply_after(ReplyLoss::next(MessageType::Trenameat));
     let msg = Message::Trenameat(Trenameat {
@@ -116,12 +96,7 @@ async fn a_renameat_whose_reply_was_lost_is_proven_applied_and_moves_replay_path
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rename_whose_reply_was_lost_is_proven_applied_and_moves_replay_paths() {
-    let server = MemServer::start(Config::new(Generation::Plain))
-        .await
-        .unwrap();
-    let s = Session::connect_with(InMemory(server.clone()), opts())
-        .await
-        .unwrap();
+    let (server, s) = in_memory(Generation::Plain, root_opts()).await;
     let (dir, file) = tree(&s).await;
     server.lose_reply_after(ReplyLoss::next(MessageType::Trename));
     let (moving, _) = s.walk(s.root(), &[name("d")]).await.unwrap();
@@ -139,12 +114,7 @@ async fn a_rename_whose_reply_was_lost_is_proven_applied_and_moves_replay_paths(
 /// A rename lost before it reached the server is simply resent and applies once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rename_that_never_applied_is_resent() {
-    let server = MemServer::start(Config::new(Generation::Plain))
-        .await
-        .unwrap();
-    let s = Session::connect_with(InMemory(server.clone()), opts())
-        .await
-        .unwrap();
+    let (server, s) = in_memory(Generation::Plain, root_opts()).await;
     let (dir, file) = tree(&s).await;
     // The connection dies before the rename is sent: it waits for the next one.
     server.stop_listening().await;
@@ -187,10 +157,7 @@ fn mkdir_in_root(s: &Session, n: &'static str, attr: bool) -> Message {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mkdir_whose_reply_was_lost_is_verified_by_the_directory_it_made() {
     for (g, attr) in [(Generation::Plain, false), (Generation::Gen2, true)] {
-        let server = MemServer::start(Config::new(g)).await.unwrap();
-        let s = Session::connect_with(InMemory(server.clone()), opts())
-            .await
-            .unwrap();
+        let (server, s) = in_memory(g, root_opts()).await;
         let ty = if attr {
             MessageType::Tmkdirattr
         } else {
@@ -228,12 +195,7 @@ async fn a_mkdir_whose_reply_was_lost_is_verified_by_the_directory_it_made() {
 /// asked for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unlink_whose_reply_was_lost_reports_success() {
-    let server = MemServer::start(Config::new(Generation::Plain))
-        .await
-        .unwrap();
-    let s = Session::connect_with(InMemory(server.clone()), opts())
-        .await
-        .unwrap();
+    let (server, s) = in_memory(Generation::Plain, root_opts()).await;
     s.call(mkdir_in_root(&s, "gone", false)).await.unwrap();
     server.lose_reply_after(ReplyLoss::next(MessageType::Tunlinkat));
     let unlink = |n| {

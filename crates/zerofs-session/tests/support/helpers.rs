@@ -81,3 +81,33 @@ impl zerofs_session::Connector for InMemory {
         format!("in-memory {}", self.0.generation())
     }
 }
+
+/// Options for the memserver tests: root (uid 0, gid 0), 128 KiB msize, quick backoff.
+pub fn root_opts() -> Options {
+    Options {
+        uid: 0,
+        gid: 0,
+        uname: "root".into(),
+        msize: 128 * 1024,
+        backoff: zerofs_session::Backoff {
+            base: Duration::from_millis(5),
+            cap: Duration::from_millis(50),
+            jitter: 0.5,
+        },
+        ..Options::default()
+    }
+}
+
+/// A memserver of `generation` and a session on it through the in-memory connector.
+pub async fn in_memory(
+    generation: zerofs_memserver::Generation,
+    opts: Options,
+) -> (zerofs_memserver::ServerHandle, Session) {
+    let server = zerofs_memserver::MemServer::start(zerofs_memserver::Config::new(generation))
+        .await
+        .unwrap();
+    let s = Session::connect_with(InMemory(server.clone()), opts)
+        .await
+        .unwrap();
+    (server, s)
+}
