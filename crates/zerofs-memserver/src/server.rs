@@ -3,7 +3,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -96,6 +96,7 @@ impl MemServer {
                 shared,
                 tcp_addr,
                 listeners: tokio::sync::Mutex::new(listeners),
+                listening: AtomicBool::new(true),
             }),
         })
     }
@@ -182,7 +183,12 @@ pub(crate) struct Inner {
     tcp_addr: Option<SocketAddr>,
     unix_path: Option<PathBuf>,
     listeners: tokio::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// False between `stop_listening` and `resume_listening` (in-memory dials are refused).
+    listening: AtomicBool,
 }
+
+/// Bytes each direction of an in-memory connection buffers (a few large replies).
+const IN_MEMORY_BUFFER: usize = 4 << 20;
 
 /// A running memserver: its addresses, fault injection and counters. Cheap to clone; every
 /// clone controls the same server.
@@ -238,6 +244,7 @@ impl ServerHandle {
     /// Stops accepting connections and closes the listening sockets (live connections stay;
     /// call [`drop_connections`](Self::drop_connections) too to simulate a crash).
     pub async fn stop_listening(&self) {
+        self.inner.listening.store(false, Ordering::SeqCst);
         let mut listeners = self.inner.listeners.lock().await;
         for task in listeners.drain(..) {
             task.abort();
@@ -252,6 +259,7 @@ impl ServerHandle {
     /// Does nothing if already listening.
     pub async fn resume_listening(&self) -> io::Result<()> {
         let mut listeners = self.inner.listeners.lock().await;
+        self.inner.listening.store(true, Ordering::SeqCst);
         if !listeners.is_empty() {
             return Ok(());
         }
@@ -263,6 +271,50 @@ impl ServerHandle {
         .await?;
         *listeners = tasks;
         Ok(())
+    }
+
+    /// Opens a connection without a socket: the client end of an in-memory byte stream,
+    /// served exactly like an accepted connection (same filesystem, generation, faults,
+    /// counters; [`drop_connections`](Self::drop_connections) closes it). Refused with
+    /// `ConnectionRefused` while the server is not listening, like a socket dial. Needs a
+    /// tokio runtime.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// use zerofs_memserver::{Config, Generation, MemServer};
+    ///
+    /// let server = MemServer::start(Config::new(Generation::Plain)).await?;
+    /// let mut stream = server.connect_in_memory()?;
+    /// // Tversion, tag NOTAG, msize 8192, "9P2000.L"
+    /// let mut tversion = vec![21, 0, 0, 0, 100, 0xff, 0xff, 0, 0x20, 0, 0, 8, 0];
+    /// tversion.extend_from_slice(b"9P2000.L");
+    /// stream.write_all(&tversion).await?;
+    /// let mut rversion = [0u8; 21];
+    /// stream.read_exact(&mut rversion).await?;
+    /// assert_eq!(rversion[4], 101); // Rversion
+    /// assert_eq!(&rversion[13..], b"9P2000.L");
+    /// server.stop_listening().await;
+    /// assert!(server.connect_in_memory().is_err(), "refused while not listening");
+    /// server.resume_listening().await?;
+    /// server.drop_connections(); // closes in-memory connections too
+    /// assert_eq!(stream.read(&mut rversion).await?, 0);
+    /// server.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn connect_in_memory(&self) -> io::Result<tokio::io::DuplexStream> {
+        if !self.inner.listening.load(Ordering::SeqCst) {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionRefused,
+                "the memserver is not listening",
+            ));
+        }
+        let (client, server) = tokio::io::duplex(IN_MEMORY_BUFFER);
+        let (r, w) = tokio::io::split(server);
+        tokio::spawn(conn::serve(self.inner.shared.clone(), r, w));
+        Ok(client)
     }
 
     /// Adds a reply-loss rule: a matching request is applied, then its connection is closed

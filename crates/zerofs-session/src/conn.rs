@@ -8,24 +8,27 @@
 //! request is handed back to its caller as lost, and the supervisor is told.
 
 mod reader;
+mod watchdog;
 mod writer;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
-use zerofs_9p_proto::consts::NOTAG;
-use zerofs_9p_proto::{Dialect, Frame, Header, Message, MessageType, Tclunk};
+use zerofs_9p_proto::consts::{NOFID, NOTAG, getattr};
+use zerofs_9p_proto::{Dialect, Frame, Header, Message, MessageType, Tclunk, Tgetattr};
 
 use crate::core::{Core, Death, Link};
 use crate::effects::Effect;
 use crate::error::SessionError;
 use crate::fids::Clunker;
 use crate::hash::IntMap;
+use crate::liveness::Liveness;
 use crate::request::Ticket;
 use crate::stats::Counters;
 use crate::tags::Tags;
@@ -68,14 +71,31 @@ struct Slot {
     ticket: Ticket,
     waiter: Option<oneshot::Sender<Delivery>>,
     state: Arc<AtomicU8>,
+    /// A `Tflush` naming this slot's tag is in flight: the tag stays reserved until its
+    /// answer, even if this request's own reply comes first (PROTOCOL §5.3).
+    flushing: bool,
+    /// For a `Tflush`: the tag it flushes.
+    flushes: Option<u16>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
     tags: Tags,
     slots: IntMap<u16, Slot>,
     dead: bool,
     deferred_clunks: VecDeque<(u32, u64)>,
+    /// Stall detection (driven by the watchdog task).
+    live: Liveness,
+}
+
+impl Inner {
+    /// Records a request about to be registered: the stall clock starts when the first of a
+    /// busy period is sent (the clock is read only then, and only with detection on).
+    fn note_send(&mut self) {
+        if self.slots.is_empty() && self.live.enabled() {
+            self.live.busy(clock());
+        }
+    }
 }
 
 /// Why a request could not be queued.
@@ -100,6 +120,12 @@ pub(crate) struct Conn {
     inner: Mutex<Inner>,
     write: writer::WriteSide,
     tasks: Mutex<Vec<AbortHandle>>,
+    /// Origin of `last_rx`.
+    born: Instant,
+    /// When the reader last received bytes: nanoseconds after `born`, plus one (0: never).
+    last_rx: AtomicU64,
+    /// Whether version negotiation finished (before that nothing but `Tversion` may be sent).
+    negotiated: AtomicBool,
 }
 
 /// A boxed byte stream half.
@@ -126,22 +152,34 @@ impl Conn {
         wr: BoxWrite,
         msize: u32,
     ) -> Arc<Conn> {
+        let live = Liveness::new(core.liveness);
         let conn = Arc::new(Conn {
             id,
             core,
             dialect: AtomicU8::new(0),
             msize: AtomicU32::new(msize),
             dead: AtomicBool::new(false),
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                tags: Tags::default(),
+                slots: IntMap::default(),
+                dead: false,
+                deferred_clunks: VecDeque::new(),
+                live,
+            }),
             write: writer::WriteSide::new(wr),
             tasks: Mutex::new(Vec::new()),
+            born: clock(),
+            last_rx: AtomicU64::new(0),
+            negotiated: AtomicBool::new(false),
         });
         let w = tokio::spawn(writer::writer(conn.clone())).abort_handle();
         let r = tokio::spawn(reader::reader(conn.clone(), rd)).abort_handle();
-        conn.tasks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend([w, r]);
+        let mut tasks = conn.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.extend([w, r]);
+        if conn.core.liveness.stall.is_some() {
+            tasks.push(tokio::spawn(watchdog::watchdog(conn.clone())).abort_handle());
+        }
+        drop(tasks);
         conn
     }
 
@@ -163,6 +201,22 @@ impl Conn {
     pub(crate) fn set_params(&self, dialect: Dialect, msize: u32) {
         self.dialect.store(dialect_code(dialect), Ordering::Release);
         self.msize.store(msize, Ordering::Release);
+        self.negotiated.store(true, Ordering::Release);
+    }
+
+    /// The reader received bytes just now.
+    fn note_rx(&self) {
+        let since = clock().saturating_duration_since(self.born);
+        let nanos = u64::try_from(since.as_nanos()).unwrap_or(u64::MAX - 1);
+        self.last_rx.store(nanos + 1, Ordering::Relaxed);
+    }
+
+    /// When the reader last received bytes, if ever.
+    fn last_rx(&self) -> Option<Instant> {
+        match self.last_rx.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(self.born + std::time::Duration::from_nanos(n - 1)),
+        }
     }
 
     pub(crate) fn is_dead(&self) -> bool {
@@ -225,6 +279,7 @@ impl Conn {
             payload,
             state: state.clone(),
         };
+        inner.note_send();
         // Inline when nothing else is in flight (the slot is inserted after; lazy frames go
         // out with this one).
         self.write.send(out, inner.slots.len(), &self.core.counters);
@@ -235,6 +290,8 @@ impl Conn {
                 ticket,
                 waiter: Some(wtx),
                 state: state.clone(),
+                flushing: false,
+                flushes: None,
             },
         );
         // Counted under the lock: the reader decrements under it too, so the gauge never
@@ -266,8 +323,25 @@ impl Conn {
     }
 
     fn queue_clunk(&self, inner: &mut Inner, tag: u16, fid: u32, generation: u64) -> bool {
-        let frame = Frame::new(tag, Message::Tclunk(Tclunk { fid }));
-        let mut head = BytesMut::with_capacity(11);
+        let msg = Message::Tclunk(Tclunk { fid });
+        // On an idle connection the clunk waits briefly for the next request to ride with.
+        let lazy = !self.core.clunk_linger.is_zero();
+        self.queue_background(inner, tag, msg, Effect::Clunk { fid, generation }, lazy)
+    }
+
+    /// Registers and queues a request nobody waits for (a clunk, a liveness probe) under
+    /// `tag`, already taken. `lazy`: it may wait briefly for the next frame to ride with.
+    fn queue_background(
+        &self,
+        inner: &mut Inner,
+        tag: u16,
+        msg: Message,
+        effect: Effect,
+        lazy: bool,
+    ) -> bool {
+        let request = msg.msg_type();
+        let frame = Frame::new(tag, msg);
+        let mut head = BytesMut::with_capacity(32);
         if frame.encode(Dialect::Plain, &mut head).is_err() {
             inner.tags.free(tag);
             return false;
@@ -278,32 +352,97 @@ impl Conn {
             payload: None,
             state: state.clone(),
         };
-        // On an idle connection the clunk waits briefly for the next request to ride with.
-        if self.core.clunk_linger.is_zero() {
-            self.write.send(out, usize::MAX, &self.core.counters);
-        } else {
+        inner.note_send();
+        if lazy {
             self.write
                 .send_clunk(out, inner.slots.len(), &self.core.counters);
+        } else {
+            self.write.send(out, usize::MAX, &self.core.counters);
         }
-        let ticket = Ticket::background(self.core.clone(), Effect::Clunk { fid, generation });
+        let ticket = Ticket::background(self.core.clone(), effect);
         inner.slots.insert(
             tag,
             Slot {
-                request: MessageType::Tclunk,
+                request,
                 ticket,
                 waiter: None,
                 state,
+                flushing: false,
+                flushes: None,
             },
         );
         Counters::add(&self.core.counters.in_flight, 1);
         true
     }
 
-    /// Removes the slot of `tag` (freeing the tag) and sends deferred clunks into free tags.
+    /// Sends a `Tflush` for the written request under `tag` if that is safe and useful: the
+    /// server has not refused `Tflush` before, the request changes no fid (a flushed reply
+    /// could otherwise hide a fid the server created), and it is not flushed already.
+    fn flush(&self, inner: &mut Inner, tag: u16) {
+        if inner.dead || self.core.flush_refused.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(slot) = inner.slots.get_mut(&tag) else {
+            return;
+        };
+        if slot.flushing
+            || slot.ticket.needs_reply()
+            || matches!(
+                slot.request,
+                MessageType::Tflush | MessageType::Tclunk | MessageType::Tversion
+            )
+        {
+            return;
+        }
+        let Some(ftag) = inner.tags.alloc() else {
+            return;
+        };
+        let msg = Message::Tflush(zerofs_9p_proto::Tflush { oldtag: tag });
+        if self.queue_background(inner, ftag, msg, Effect::None, false) {
+            if let Some(f) = inner.slots.get_mut(&ftag) {
+                f.flushes = Some(tag);
+            }
+            if let Some(slot) = inner.slots.get_mut(&tag) {
+                slot.flushing = true;
+            }
+        }
+    }
+
+    /// Whether a liveness probe may be sent: negotiation is done and an attach fid exists.
+    fn can_probe(&self) -> bool {
+        self.negotiated.load(Ordering::Acquire)
+            && self.core.probe_fid.load(Ordering::Acquire) != NOFID
+    }
+
+    /// Queues a liveness probe: a `Tgetattr` of the basic attributes of the attach fid. Any
+    /// answer (an `Rlerror` too, e.g. while replay has not re-attached it yet) proves the
+    /// connection alive.
+    fn send_probe(&self) {
+        let fid = self.core.probe_fid.load(Ordering::Acquire);
+        let mut inner = self.inner();
+        if inner.dead {
+            return;
+        }
+        if let Some(tag) = inner.tags.alloc() {
+            let msg = Message::Tgetattr(Tgetattr {
+                fid,
+                request_mask: getattr::BASIC,
+            });
+            self.queue_background(&mut inner, tag, msg, Effect::None, false);
+        }
+    }
+
+    /// Removes the slot of `tag` (freeing the tag unless a `Tflush` names it) and sends
+    /// deferred clunks into free tags. The answer to a `Tflush` also settles the flushed tag.
     fn take_slot(&self, tag: u16) -> Option<Slot> {
         let mut inner = self.inner();
         let slot = inner.slots.remove(&tag)?;
-        inner.tags.free(tag);
+        if !slot.flushing {
+            inner.tags.free(tag);
+        }
+        if let Some(old) = slot.flushes {
+            self.settle_flush(&mut inner, old);
+        }
         self.core.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
         while let Some(&(fid, generation)) = inner.deferred_clunks.front() {
             let Some(t) = inner.tags.alloc() else { break };
@@ -313,18 +452,57 @@ impl Conn {
         Some(slot)
     }
 
-    /// Withdraws a request not yet written; returns its ticket if it was withdrawn.
+    /// The `Tflush` of `old` was answered (or its connection is going): a reply of the flushed
+    /// request that came first left its tag reserved, free it now; otherwise the server will
+    /// not answer it any more (after `Rflush`) or still will (after `Rlerror`, e.g. 0.19.1's
+    /// EOPNOTSUPP: its slot stays until then).
+    fn settle_flush(&self, inner: &mut Inner, old: u16) {
+        match inner.slots.get_mut(&old) {
+            Some(slot) => slot.flushing = false,
+            None => {
+                inner.tags.free(old);
+            }
+        }
+    }
+
+    /// The answer to a `Tflush` of `old`: `Rflush` retires the flushed request (its ticket,
+    /// and so its permits and fid references, comes back now); `Rlerror` means the server does
+    /// not flush, which the session remembers.
+    fn flush_answered(&self, old: u16, reply: &Message) {
+        if !matches!(reply, Message::Rflush) {
+            self.core.flush_refused.store(true, Ordering::Relaxed);
+            tracing::debug!(conn = self.id, "server refuses Tflush; not asking again");
+            return;
+        }
+        let retired = {
+            let mut inner = self.inner();
+            let slot = inner.slots.remove(&old);
+            if slot.is_some() {
+                inner.tags.free(old);
+                self.core.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+            }
+            slot
+        };
+        drop(retired);
+    }
+
+    /// Withdraws a request not yet written; returns its ticket if it was withdrawn. A request
+    /// already written whose reply changes no fid is flushed instead (where the server
+    /// supports `Tflush`).
     fn withdraw(&self, tag: u16, state: &Arc<AtomicU8>) -> Option<Ticket> {
         let mut inner = self.inner();
         let ours = inner
             .slots
             .get(&tag)
             .is_some_and(|s| Arc::ptr_eq(&s.state, state));
-        if !ours
-            || state
-                .compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
+        if !ours {
+            return None;
+        }
+        if state
+            .compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
         {
+            self.flush(&mut inner, tag);
             return None;
         }
         let slot = inner.slots.remove(&tag)?;
@@ -386,6 +564,7 @@ impl Conn {
             request,
             mut ticket,
             waiter,
+            flushes,
             ..
         } = slot;
         let reply = if ticket.needs_reply() || waiter.is_none() {
@@ -401,6 +580,9 @@ impl Conn {
                         // already have taken its snapshot. Treat the request as lost.
                         deliver(waiter, Delivery::Lost(ticket));
                         return false;
+                    }
+                    if let Some(old) = flushes {
+                        self.flush_answered(old, &msg);
                     }
                     Reply::Decoded(msg)
                 }
@@ -532,6 +714,12 @@ impl Drop for InFlight {
             drop(self.conn.withdraw(self.tag, &self.state));
         }
     }
+}
+
+/// The time, from tokio's clock (the one the watchdog sleeps on; the system's monotonic clock
+/// unless a test pauses it).
+pub(crate) fn clock() -> Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 /// `NOTAG`, re-exported for negotiation.

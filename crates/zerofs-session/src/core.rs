@@ -1,6 +1,6 @@
 //! State shared by the session, its fids, its connections and their tasks.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{mpsc, watch};
@@ -8,6 +8,7 @@ use zerofs_9p_proto::{Dialect, OpId};
 
 use crate::conn::Conn;
 use crate::fids::FidTable;
+use crate::liveness::LivenessConfig;
 use crate::stats::Counters;
 
 /// Whether a connection is published to callers.
@@ -43,6 +44,12 @@ pub(crate) struct Core {
     pub(crate) op_ids: OpIds,
     /// How long a background clunk on an idle connection waits for a request to ride with.
     pub(crate) clunk_linger: std::time::Duration,
+    /// Stall detection settings of every connection.
+    pub(crate) liveness: LivenessConfig,
+    /// The attach fid liveness probes name (`NOFID` until the first attach succeeded).
+    pub(crate) probe_fid: AtomicU32,
+    /// A server answered `Tflush` with an error (0.19.1: EOPNOTSUPP): never send it again.
+    pub(crate) flush_refused: std::sync::atomic::AtomicBool,
 }
 
 /// Fresh 16-byte `.Z` op-ids: a per-session 128-bit random key (from the OS-seeded keys of
@@ -103,6 +110,7 @@ impl OpIds {
 impl Core {
     pub(crate) fn new(
         clunk_linger: std::time::Duration,
+        liveness: LivenessConfig,
     ) -> (Arc<Core>, mpsc::UnboundedReceiver<Death>) {
         let (death, rx) = mpsc::unbounded_channel();
         let core = Core {
@@ -114,6 +122,9 @@ impl Core {
             params: Mutex::new((Dialect::Plain, 0)),
             op_ids: OpIds::new(),
             clunk_linger,
+            liveness,
+            probe_fid: AtomicU32::new(zerofs_9p_proto::consts::NOFID),
+            flush_refused: std::sync::atomic::AtomicBool::new(false),
         };
         (Arc::new(core), rx)
     }

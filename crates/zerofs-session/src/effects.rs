@@ -298,7 +298,7 @@ fn mark_live(t: &mut FidTable, fid: u32, qid: Option<zerofs_9p_proto::Qid>) {
 }
 
 /// The recorded (root, path) of a walked fid.
-fn location(t: &FidTable, fid: u32) -> Option<(u32, Vec<Bytes>)> {
+pub(crate) fn location(t: &FidTable, fid: u32) -> Option<(u32, Vec<Bytes>)> {
     match t.get(fid)?.binding.as_ref()? {
         Binding::Walked { root, path } => Some((*root, path.clone())),
         Binding::Attach { .. } => Some((fid, Vec::new())),
@@ -306,23 +306,31 @@ fn location(t: &FidTable, fid: u32) -> Option<(u32, Vec<Bytes>)> {
     }
 }
 
+/// Where a rename moves things: (attach root, from, to), if both ends have recorded paths
+/// under one attach root.
+pub(crate) fn rename_ends(
+    t: &FidTable,
+    old: &(u32, Option<Bytes>),
+    new: &(u32, Bytes),
+) -> Option<(u32, Vec<Bytes>, Vec<Bytes>)> {
+    let (root, mut from) = location(t, old.0)?;
+    from.extend(old.1.clone());
+    let (new_root, mut to) = location(t, new.0)?;
+    to.push(new.1.clone());
+    (root == new_root && !from.is_empty()).then_some((root, from, to))
+}
+
 fn rewrite_paths(t: &mut FidTable, old: (u32, Option<Bytes>), new: (u32, Bytes)) {
-    let Some((root, mut from)) = location(t, old.0) else {
-        return;
-    };
-    if let Some(name) = old.1 {
-        from.push(name);
+    if let Some((root, from, to)) = rename_ends(t, &old, &new) {
+        rewrite_under(t, root, &from, &to);
     }
-    let Some((new_root, mut to)) = location(t, new.0) else {
-        return;
-    };
-    to.push(new.1);
-    if root != new_root || from.is_empty() {
-        return;
-    }
+}
+
+/// Moves every recorded path under `from` (from the attach fid `root`) to under `to`.
+pub(crate) fn rewrite_under(t: &mut FidTable, root: u32, from: &[Bytes], to: &[Bytes]) {
     for (_, rec) in t.iter_mut() {
         if let Some(Binding::Walked { root: r, path }) = rec.binding.as_mut() {
-            if *r == root && path.starts_with(&from) {
+            if *r == root && path.starts_with(from) {
                 let tail = path.split_off(from.len());
                 *path = to.iter().cloned().chain(tail).collect();
             }

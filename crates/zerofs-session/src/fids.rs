@@ -103,6 +103,8 @@ pub(crate) struct FidTable {
     pub(crate) online: bool,
     /// The connection the `live` flags refer to (the published one, or the one replaying).
     pub(crate) conn_id: u64,
+    /// Renames in flight, for replay to prove (see `renames.rs`).
+    pub(crate) renames: crate::renames::PendingRenames,
 }
 
 impl Default for FidTable {
@@ -114,6 +116,7 @@ impl Default for FidTable {
             next_generation: 1,
             online: false,
             conn_id: 0,
+            renames: Default::default(),
         }
     }
 }

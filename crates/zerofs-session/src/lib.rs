@@ -27,10 +27,12 @@ mod fids;
 mod ha;
 mod hash;
 mod identity;
+mod liveness;
 mod negotiate;
 mod ops;
 mod options;
 mod read_buffer;
+mod renames;
 mod replay;
 mod request;
 mod session;
@@ -39,6 +41,7 @@ mod supervisor;
 mod tags;
 mod target;
 mod transport;
+mod verify;
 
 pub use zerofs_9p_proto as proto;
 

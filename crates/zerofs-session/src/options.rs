@@ -10,6 +10,13 @@ pub const RETRY_HORIZON: Duration = Duration::from_secs(120);
 /// The default per-target probe timeout of an HA set.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The default stall timeout: requests outstanding this long with no byte received get the
+/// connection probed (like the 8 s request timeout of ZeroFS's own client).
+pub const STALL_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// The default liveness window: how long a probe has to be answered (any byte counts).
+pub const LIVENESS_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// How long servers keep an op-id's outcome; a resend later than this could apply twice.
 const SERVER_RETENTION: Duration = Duration::from_secs(150);
 
@@ -76,10 +83,11 @@ pub struct Options {
     /// Bound on dial + version + attach of the first connection, and on each reconnect
     /// attempt (dial + negotiation + replay). Default 30 s; `None` = unbounded.
     pub connect_timeout: Option<Duration>,
-    /// HA sets only: bound on dialling and negotiating with one target of the set, so a server
-    /// that accepts the connection but never answers `Tversion` is passed over for the next
-    /// one instead of stalling leader discovery. Default 3 s; `None` = only the connect
-    /// timeout bounds it. A single target is bounded by `connect_timeout` alone.
+    /// Bound on dialling and negotiating (`Tversion`, and `Tgetlineage` at `.Z`) with one
+    /// target, on every dial: a server that accepts the connection but never answers is
+    /// closed and, in an HA set, passed over for the next target; a single target is dialled
+    /// again after the backoff delay (the first connection keeps trying until
+    /// `connect_timeout`). Default 3 s; `None` = only the connect timeout bounds it.
     pub probe_timeout: Option<Duration>,
     /// Delays between reconnect attempts.
     pub backoff: Backoff,
@@ -100,6 +108,16 @@ pub struct Options {
     /// next request to be written with it (one write and one server wake-up instead of two).
     /// Default 1 ms; zero sends it at once; clamped to at most 1 s.
     pub clunk_linger: Duration,
+    /// Liveness: when requests have been outstanding this long with no byte received, the
+    /// connection is probed with a `Tgetattr` on the attach fid; if nothing arrives within
+    /// [`liveness_timeout`](Self::liveness_timeout) it is declared dead, closed, and the
+    /// session reconnects and resends as after any loss (calls block meanwhile; they never
+    /// wait on a dead connection). Default 8 s; `None` turns detection off (a vanished peer
+    /// is then found by TCP alone). Clamped to at least 10 ms.
+    pub stall_timeout: Option<Duration>,
+    /// How long a liveness probe has to be answered (see
+    /// [`stall_timeout`](Self::stall_timeout)). Default 3 s; clamped to at least 10 ms.
+    pub liveness_timeout: Duration,
 }
 
 impl Default for Options {
@@ -119,6 +137,8 @@ impl Default for Options {
             max_buffered_bytes: 64 << 20,
             retry_horizon: RETRY_HORIZON,
             clunk_linger: Duration::from_millis(1),
+            stall_timeout: Some(STALL_TIMEOUT),
+            liveness_timeout: LIVENESS_TIMEOUT,
         }
     }
 }
@@ -132,7 +152,18 @@ impl Options {
         self.max_buffered_bytes = self.max_buffered_bytes.clamp(1 << 16, 1 << 40);
         self.retry_horizon = self.retry_horizon.min(SERVER_RETENTION);
         self.clunk_linger = self.clunk_linger.min(Duration::from_secs(1));
+        let floor = Duration::from_millis(10);
+        self.stall_timeout = self.stall_timeout.map(|d| d.max(floor));
+        self.liveness_timeout = self.liveness_timeout.max(floor);
         self
+    }
+
+    /// The liveness settings of every connection.
+    pub(crate) fn liveness(&self) -> crate::liveness::LivenessConfig {
+        crate::liveness::LivenessConfig {
+            stall: self.stall_timeout,
+            window: self.liveness_timeout,
+        }
     }
 }
 
@@ -149,6 +180,16 @@ mod tests {
         assert_eq!(o.bulk_window, 8);
         assert_eq!(o.aname, "");
         assert_eq!(o.retry_horizon, Duration::from_secs(120));
+        assert_eq!(o.stall_timeout, Some(Duration::from_secs(8)));
+        assert_eq!(o.liveness_timeout, Duration::from_secs(3));
+        let tiny = Options {
+            stall_timeout: Some(Duration::ZERO),
+            liveness_timeout: Duration::ZERO,
+            ..Options::default()
+        }
+        .normalized();
+        assert_eq!(tiny.stall_timeout, Some(Duration::from_millis(10)));
+        assert_eq!(tiny.liveness_timeout, Duration::from_millis(10));
         let long = Options {
             retry_horizon: Duration::from_secs(999),
             ..Options::default()

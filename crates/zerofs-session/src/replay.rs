@@ -19,7 +19,7 @@ use zerofs_9p_proto::{
 
 use crate::conn::Conn;
 use crate::core::Core;
-use crate::effects::Effect;
+use crate::effects::{Effect, rewrite_under};
 use crate::fids::{Binding, Clunker, HeldLock};
 use crate::request::{Ticket, once};
 use crate::stats::Counters;
@@ -35,6 +35,8 @@ struct Plan {
     qid: Option<Qid>,
     opened: Option<u32>,
     locks: Vec<HeldLock>,
+    /// Plain re-walks: where a rename in flight would have moved the path (its id, the path).
+    moved: Option<(u64, Vec<Bytes>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +66,9 @@ impl Drop for Held<'_> {
 /// What happened to one fid. `Err(())` = the connection was lost.
 type Outcome = Result<bool, ()>;
 
+/// What happened to one walked fid, and the rename in flight its restore proved applied.
+type Restored = Result<(bool, Option<u64>), ()>;
+
 async fn ask(conn: &Arc<Conn>, msg: Message) -> Result<Message, ()> {
     let ticket = Ticket::background(conn.core().clone(), Effect::None);
     once(conn, msg, ticket, None).await.ok_or(())
@@ -86,6 +91,7 @@ pub(crate) async fn replay(conn: &Arc<Conn>, core: &Arc<Core>) -> Result<(usize,
     };
     {
         let mut t = core.fids();
+        let renames = t.renames.clone();
         for (&fid, rec) in t.iter_mut() {
             let Some(binding) = rec.binding.clone() else {
                 continue;
@@ -100,6 +106,10 @@ pub(crate) async fn replay(conn: &Arc<Conn>, core: &Arc<Core>) -> Result<(usize,
             }
             rec.refs += 1;
             held.fids.push((fid, rec.generation));
+            let moved = match (&binding, rec.qid) {
+                (Binding::Walked { root, path }, Some(_)) => renames.alternative(*root, path),
+                _ => None,
+            };
             plans.push(Plan {
                 fid,
                 generation: rec.generation,
@@ -107,6 +117,7 @@ pub(crate) async fn replay(conn: &Arc<Conn>, core: &Arc<Core>) -> Result<(usize,
                 qid: rec.qid,
                 opened: rec.opened,
                 locks: rec.locks.clone(),
+                moved,
             });
         }
     }
@@ -131,7 +142,7 @@ pub(crate) async fn replay(conn: &Arc<Conn>, core: &Arc<Core>) -> Result<(usize,
             });
         }
     }
-    let outcomes: Vec<(u32, u64, Outcome)> = stream::iter(others)
+    let outcomes: Vec<(u32, u64, Restored)> = stream::iter(others)
         .map(|p| {
             let root = match &p.binding {
                 Binding::Walked { root, .. } => roots.iter().find(|r| r.fid == *root).cloned(),
@@ -140,7 +151,7 @@ pub(crate) async fn replay(conn: &Arc<Conn>, core: &Arc<Core>) -> Result<(usize,
             async move {
                 let outcome = match root {
                     Some(root) => restore_walked(conn, dialect, &p, &root).await,
-                    None => Ok(false),
+                    None => Ok((false, None)),
                 };
                 (p.fid, p.generation, outcome)
             }
@@ -148,9 +159,11 @@ pub(crate) async fn replay(conn: &Arc<Conn>, core: &Arc<Core>) -> Result<(usize,
         .buffer_unordered(REPLAY_WINDOW)
         .collect()
         .await;
+    let mut proven = Vec::new();
     for (fid, generation, outcome) in outcomes {
-        let ok = outcome.map_err(|()| "connection lost while rebinding".to_string())?;
+        let (ok, moved) = outcome.map_err(|()| "connection lost while rebinding".to_string())?;
         results.push((fid, generation, ok));
+        proven.extend(moved);
     }
     // An attach fid may itself have been opened (a listing of the export root) or locked.
     // Reopen it only now: servers refuse to walk from an open fid, and the re-walks above
@@ -165,6 +178,16 @@ pub(crate) async fn replay(conn: &Arc<Conn>, core: &Arc<Core>) -> Result<(usize,
     let mut restored = 0;
     {
         let mut t = core.fids();
+        for id in proven {
+            if let Some((root, from, to)) = t.renames.mark_applied(id) {
+                tracing::info!(
+                    from = ?from,
+                    to = ?to,
+                    "a rename whose reply was lost is proven applied (qid found at its destination)"
+                );
+                rewrite_under(&mut t, root, &from, &to);
+            }
+        }
         for (fid, generation, ok) in results {
             if let Some(r) = t.get_gen(fid, generation) {
                 r.live = ok;
@@ -209,14 +232,27 @@ async fn restore_attach(conn: &Arc<Conn>, p: &Plan) -> Outcome {
     }
 }
 
-async fn restore_walked(conn: &Arc<Conn>, dialect: Dialect, p: &Plan, root: &Root) -> Outcome {
+async fn restore_walked(conn: &Arc<Conn>, dialect: Dialect, p: &Plan, root: &Root) -> Restored {
     let Binding::Walked { path, .. } = &p.binding else {
-        return Ok(false);
+        return Ok((false, None));
     };
+    let mut proven = None;
     let bound = match dialect {
-        Dialect::Plain => rewalk(conn, p, root, path).await?,
+        // The recorded path; failing that, the path a rename in flight would have moved it
+        // to, accepted only if it reaches the recorded qid (proof the rename applied).
+        Dialect::Plain => match (rewalk(conn, p, root, path).await?, &p.moved) {
+            (true, _) => true,
+            (false, Some((id, moved))) => {
+                let ok = rewalk(conn, p, root, moved).await?;
+                proven = ok.then_some(*id);
+                ok
+            }
+            (false, None) => false,
+        },
         Dialect::Zerofs | Dialect::Zerofs2 => {
-            let Some(qid) = p.qid else { return Ok(false) };
+            let Some(qid) = p.qid else {
+                return Ok((false, None));
+            };
             let msg = Message::Trebind(Trebind {
                 fid: p.fid,
                 inode_id: qid.path,
@@ -226,7 +262,7 @@ async fn restore_walked(conn: &Arc<Conn>, dialect: Dialect, p: &Plan, root: &Roo
         }
         Dialect::Z => {
             let (Some(qid), Some(root_qid)) = (p.qid, root.qid) else {
-                return Ok(false);
+                return Ok((false, None));
             };
             let flags = rebind::REPLAY
                 | if p.opened.is_some() {
@@ -246,9 +282,9 @@ async fn restore_walked(conn: &Arc<Conn>, dialect: Dialect, p: &Plan, root: &Roo
         }
     };
     if !bound {
-        return Ok(false);
+        return Ok((false, None));
     }
-    reopen_and_relock(conn, p).await
+    Ok((reopen_and_relock(conn, p).await?, proven))
 }
 
 /// Reopens a rebound fid with its recorded flags and re-takes its locks (non-blocking); on

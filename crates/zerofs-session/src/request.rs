@@ -8,13 +8,14 @@ use futures::FutureExt;
 use tokio::sync::OwnedSemaphorePermit;
 use zerofs_9p_proto::consts::envelope::RETRY;
 use zerofs_9p_proto::consts::errno::{ENOTCONN, ESHUTDOWN, ESTALE};
-use zerofs_9p_proto::{Dialect, Envelope, Frame, Message};
+use zerofs_9p_proto::{Dialect, Envelope, Frame, Message, MessageType};
 
 use crate::conn::{Conn, Delivery, Reply, SendError, decode_reply};
 use crate::core::Core;
-use crate::effects::Effect;
+use crate::effects::{Effect, rename_ends};
 use crate::error::SessionError;
 use crate::fids::Clunker;
+use crate::verify::{verify, worth_verifying};
 
 /// Everything a request holds across attempts: its fid effect, references on the fids it
 /// names (so none is clunked or recycled under it), its backpressure permits, and its `.Z`
@@ -36,6 +37,8 @@ pub(crate) struct Ticket {
     /// Where the reader puts a large `Rread` payload straight from the socket (no copy):
     /// empty until then, non-empty once filled (only payloads of 64 KiB and more go there).
     pub(crate) sink: Option<BytesMut>,
+    /// A rename's entry among the renames in flight (replay may prove it applied).
+    rename: Option<u64>,
 }
 
 /// A `.Z` error answer that asks for a resend rather than being the request's result.
@@ -61,6 +64,7 @@ impl Ticket {
         permits: Vec<OwnedSemaphorePermit>,
     ) -> Result<Ticket, SessionError> {
         let mut refs = Vec::with_capacity(fids.len());
+        let rename;
         {
             let mut t = core.fids();
             for &fid in fids {
@@ -81,6 +85,11 @@ impl Ticket {
                 }
                 refs.push((fid, generation));
             }
+            rename = match &effect {
+                Effect::Rename { old, new } => rename_ends(&t, old, new)
+                    .and_then(|(root, from, to)| t.renames.begin(root, from, to)),
+                _ => None,
+            };
         }
         Ok(Ticket {
             core,
@@ -91,6 +100,7 @@ impl Ticket {
             envelope: Envelope::NONE,
             horizon: crate::options::RETRY_HORIZON,
             sink: None,
+            rename,
         })
     }
 
@@ -105,6 +115,21 @@ impl Ticket {
             envelope: Envelope::NONE,
             horizon: crate::options::RETRY_HORIZON,
             sink: None,
+            rename: None,
+        }
+    }
+
+    /// For a rename that may have been applied without its reply: the success reply, if
+    /// replay proved it applied (it must then not be sent again).
+    fn proven_rename(&self, request: MessageType) -> Option<Message> {
+        let id = self.rename?;
+        if !self.sent_before || !self.core.fids().renames.applied(id) {
+            return None;
+        }
+        match request {
+            MessageType::Trename => Some(Message::Rrename),
+            MessageType::Trenameat => Some(Message::Rrenameat),
+            _ => None,
         }
     }
 
@@ -192,11 +217,14 @@ fn unref_all(
 impl Drop for Ticket {
     fn drop(&mut self) {
         let effect = std::mem::take(&mut self.effect);
-        if !effect.needs_reply() && self.refs.is_empty() {
+        if !effect.needs_reply() && self.refs.is_empty() && self.rename.is_none() {
             return;
         }
         let link = Clunker { core: &self.core };
         let mut t = self.core.fids();
+        if let Some(id) = self.rename {
+            t.renames.end(id);
+        }
         effect.abandon(&mut t, &link);
         for &(fid, generation) in &self.refs {
             t.unref(fid, generation, &link);
@@ -259,6 +287,13 @@ pub(crate) fn exchange_into(
                     wait.await?
                 }
             };
+            if ticket.sent_before {
+                if let Some(done) = ticket.proven_rename(request) {
+                    tracing::debug!(%request, "replay proved the lost rename applied; not resending");
+                    drop(ticket);
+                    return Ok((done, None));
+                }
+            }
             ticket.check_fids()?;
             // A request cut for a larger msize and resent after a reconnect that shrank it must
             // not ask for a reply the new connection cannot carry (diod refuses such counts, and
@@ -335,8 +370,23 @@ pub(crate) fn exchange_into(
                     }
                     let mut t = t;
                     let sink = t.sink.take();
+                    // Resent without de-duplication: an error may hide the first attempt's
+                    // success; verify where the server's state can prove it.
+                    let ambiguous =
+                        t.sent_before && !(dialect == Dialect::Z && t.envelope.deduplicates());
                     drop(t);
                     return match msg {
+                        Message::Rlerror(e)
+                            if ambiguous && worth_verifying(&frame.message, e.ecode) =>
+                        {
+                            match verify(core, &frame.message).await {
+                                Some(m) => {
+                                    tracing::debug!(%request, errno = e.ecode, "resent request's error disproved: an earlier attempt applied");
+                                    Ok((m, sink))
+                                }
+                                None => Err(SessionError::Server(e.ecode)),
+                            }
+                        }
                         Message::Rlerror(e) => Err(SessionError::Server(e.ecode)),
                         m => Ok((m, sink)),
                     };

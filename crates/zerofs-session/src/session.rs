@@ -102,9 +102,11 @@ impl fmt::Display for AttemptError {
 }
 
 /// Dials and negotiates a new connection; the caller attaches or replays, then publishes.
-/// With an HA set, a server that is not the leader, or that does not finish dial and
-/// negotiation within `probe` (a black-holed node), is passed over for the next one (each
-/// server of the set is tried at most once per call).
+/// Dial and negotiation are bounded by `probe` on every target: a server that accepts and
+/// never answers is closed (a single target's attempt then fails, to be retried after the
+/// backoff delay). With an HA set, a server that is not the leader, or that does not answer
+/// within `probe` (a black-holed node), is passed over for the next one (each server of the
+/// set is tried at most once per call).
 pub(crate) async fn dial(
     core: &Arc<Core>,
     connector: &dyn Connector,
@@ -112,8 +114,6 @@ pub(crate) async fn dial(
     probe: Option<Duration>,
 ) -> Result<(ConnHandle, Negotiated), AttemptError> {
     let tries = connector.candidates().max(1);
-    // A single target has nothing to move on to: the attempt's own timeout bounds it.
-    let probe = probe.filter(|_| tries > 1);
     let mut tried = 0;
     let mut saw_not_leader = false;
     loop {
@@ -133,15 +133,17 @@ pub(crate) async fn dial(
             Some(d) => match tokio::time::timeout(d, one).await {
                 Ok(r) => r,
                 Err(_) => {
-                    tracing::debug!(target = %connector.describe(), probe = ?d, "no answer within the probe timeout; trying the next target");
-                    connector.not_leader();
+                    tracing::debug!(target = %connector.describe(), probe = ?d, "no answer within the probe timeout; closing the connection");
+                    if tries > 1 {
+                        connector.not_leader();
+                    }
                     if tried >= tries {
                         return Err(if saw_not_leader {
                             AttemptError::Negotiate(NegotiateError::NotLeader)
                         } else {
                             AttemptError::Dial(std::io::Error::new(
                                 std::io::ErrorKind::TimedOut,
-                                format!("no target answered within the {d:?} probe timeout"),
+                                format!("no answer within the {d:?} probe timeout"),
                             ))
                         });
                     }
@@ -231,7 +233,7 @@ impl Session {
     ) -> Result<Session, SessionError> {
         let opts = opts.normalized();
         let connector: Arc<dyn Connector> = Arc::new(connector);
-        let (core, deaths) = Core::new(opts.clunk_linger);
+        let (core, deaths) = Core::new(opts.clunk_linger, opts.liveness());
         let target = connector.describe();
         let attempt = initial_until_leader(&core, &*connector, &opts);
         let result = match opts.connect_timeout {
@@ -518,6 +520,10 @@ fn request_cost(m: &Message) -> usize {
     m.body_len() + 64 + reply as usize + READ_OVERHEAD as usize
 }
 
+/// How often the first connection is dialled again after losing its connection during the
+/// attach (a server that went silent and was declared dead), before the error is returned.
+const MAX_SILENT_ATTACH_RETRIES: u32 = 3;
+
 /// First connection; with an HA set, keeps probing (backoff between rounds) while no server
 /// is the leader.
 async fn initial_until_leader(
@@ -538,6 +544,14 @@ async fn initial_until_leader(
                 if connector.candidates() > 1 =>
             {
                 connector.not_leader();
+            }
+            // A server that accepted and did not answer in time (or went silent during the
+            // attach): closed; dial again after the backoff delay, within the connect timeout.
+            Err(AttemptError::Dial(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                tracing::debug!(round, error = %e, "no answer; dialling again");
+            }
+            Err(AttemptError::Attach(None)) if round < MAX_SILENT_ATTACH_RETRIES => {
+                tracing::debug!(round, "connection lost during attach; dialling again");
             }
             other => return other,
         }
@@ -579,7 +593,11 @@ async fn initial(
         n_uname: opts.uid,
     });
     match once(handle.conn(), msg, ticket, None).await {
-        Some(Message::Rattach(_)) => {}
+        Some(Message::Rattach(_)) => {
+            // Liveness probes of every later connection name this fid.
+            core.probe_fid
+                .store(id, std::sync::atomic::Ordering::Release);
+        }
         Some(Message::Rlerror(e)) => return Err(AttemptError::Attach(Some(e.ecode))),
         _ => return Err(AttemptError::Attach(None)),
     }

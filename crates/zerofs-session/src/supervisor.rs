@@ -7,7 +7,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
+use crate::conn::clock;
 use crate::core::{Core, Death};
+use crate::liveness::Redial;
 use crate::options::Options;
 use crate::replay::replay;
 use crate::session::{AttemptError, Shared, dial};
@@ -49,6 +51,7 @@ pub(crate) async fn supervise(weak: Weak<Shared>, mut deaths: mpsc::UnboundedRec
     drop(shared);
     let mut shutdown = core.shutdown.subscribe();
     let mut jitter = Jitter::seeded();
+    let mut redial = Redial::new(opts.backoff);
     loop {
         let death = tokio::select! {
             d = deaths.recv() => d,
@@ -61,8 +64,9 @@ pub(crate) async fn supervise(weak: Weak<Shared>, mut deaths: mpsc::UnboundedRec
         if core.current_conn().is_some() {
             continue;
         }
-        let mut attempt = 0u32;
+        redial.succeeded();
         loop {
+            let attempt = redial.attempt();
             let span = tracing::info_span!(
                 "9p.reconnect",
                 attempt,
@@ -91,12 +95,12 @@ pub(crate) async fn supervise(weak: Weak<Shared>, mut deaths: mpsc::UnboundedRec
                 }
                 Err(e) => span.in_scope(|| tracing::warn!(error = %e, "reconnect attempt failed")),
             }
-            let delay = opts.backoff.delay(attempt, jitter.unit());
+            redial.failed(clock(), jitter.unit());
+            let next = redial.poll_timeout().unwrap_or_else(clock);
             tokio::select! {
-                () = tokio::time::sleep(delay) => {}
+                () = tokio::time::sleep_until(next.into()) => {}
                 _ = shutdown.wait_for(|down| *down) => return,
             }
-            attempt = attempt.saturating_add(1);
         }
     }
 }

@@ -59,13 +59,24 @@ pub trait Connector: Send + Sync + fmt::Debug + 'static {
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(45);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
 
-/// Sets NODELAY (small requests must not wait for Nagle) and keepalive on a dialled socket.
+/// Linux `TCP_USER_TIMEOUT`: data written and not acknowledged for this long fails the socket
+/// (instead of the ~15 minutes of retransmissions by default; keepalive does not fire while
+/// data is unacknowledged), so even with the session's stall detection off a request on a
+/// connection whose peer vanished without a reset fails in bounded time and is resent.
+pub(crate) const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Sets NODELAY (small requests must not wait for Nagle), keepalive and, on Linux, the TCP user
+/// timeout on a dialled socket.
 fn tune_tcp(s: &tokio::net::TcpStream) -> io::Result<()> {
     s.set_nodelay(true)?;
     let ka = socket2::TcpKeepalive::new()
         .with_time(KEEPALIVE_IDLE)
         .with_interval(KEEPALIVE_INTERVAL);
-    socket2::SockRef::from(s).set_tcp_keepalive(&ka)
+    let sock = socket2::SockRef::from(s);
+    sock.set_tcp_keepalive(&ka)?;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    sock.set_tcp_user_timeout(Some(TCP_USER_TIMEOUT))?;
+    Ok(())
 }
 
 /// Send buffer asked for on unix sockets: room for a window of large requests (e.g. a 1 MiB
@@ -147,7 +158,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn dialled_tcp_sockets_get_nodelay_and_keepalive() {
+    async fn dialled_tcp_sockets_get_nodelay_keepalive_and_a_user_timeout() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let s = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -158,6 +169,8 @@ mod tests {
         assert!(sock.keepalive().unwrap());
         assert_eq!(sock.tcp_keepalive_time().unwrap(), KEEPALIVE_IDLE);
         assert_eq!(sock.tcp_keepalive_interval().unwrap(), KEEPALIVE_INTERVAL);
+        #[cfg(target_os = "linux")]
+        assert_eq!(sock.tcp_user_timeout().unwrap(), Some(TCP_USER_TIMEOUT));
     }
 
     /// The send buffer grows to what was asked for, as far as `net.core.wmem_max` allows

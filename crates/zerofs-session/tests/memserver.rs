@@ -6,35 +6,22 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use support::{create_file, data, eventually, within};
+use support::{create_file, data, eventually, root_opts, within};
 use zerofs_memserver::{Config, Generation, MemServer};
 use zerofs_session::proto::consts::{errno, open};
 use zerofs_session::proto::{
     Dialect, LockStatus, LockType, Message, Rgetlock, Tgetattr, Tgetlock, Tlock, Tmkdir, Treaddir,
     Trename, Trenameat,
 };
-use zerofs_session::{Backoff, Fid, Options, Session, SessionError};
-
-fn opts() -> Options {
-    Options {
-        uid: 0,
-        gid: 0,
-        uname: "root".into(),
-        msize: 128 * 1024,
-        backoff: Backoff {
-            base: Duration::from_millis(5),
-            cap: Duration::from_millis(50),
-            jitter: 0.5,
-        },
-        ..Options::default()
-    }
-}
+use zerofs_session::{Fid, Session, SessionError};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_generation_survives_dropped_connections_and_restarts() {
     for g in Generation::ALL {
         let server = MemServer::start(Config::new(g)).await.unwrap();
-        let s = Session::connect(&server.target(), opts()).await.unwrap();
+        let s = Session::connect(&server.target(), root_opts())
+            .await
+            .unwrap();
         let want = match g {
             Generation::Plain => Dialect::Plain,
             Generation::Gen1 => Dialect::Zerofs,
@@ -128,7 +115,9 @@ async fn soak_z() {
 async fn soak(g: Generation) {
     {
         let server = MemServer::start(Config::new(g)).await.unwrap();
-        let s = Session::connect(&server.target(), opts()).await.unwrap();
+        let s = Session::connect(&server.target(), root_opts())
+            .await
+            .unwrap();
         let base = s.outstanding_fids();
         let names: Vec<&'static str> = (0..32)
             .map(|i| &*Box::leak(format!("f{i}").into_boxed_str()))
@@ -302,8 +291,12 @@ async fn reconnected(s: &Session, n: u64) {
 async fn held_locks_are_retaken_after_a_reconnect() {
     for g in Generation::ALL {
         let server = MemServer::start(Config::new(g)).await.unwrap();
-        let a = Session::connect(&server.target(), opts()).await.unwrap();
-        let b = Session::connect(&server.target(), opts()).await.unwrap();
+        let a = Session::connect(&server.target(), root_opts())
+            .await
+            .unwrap();
+        let b = Session::connect(&server.target(), root_opts())
+            .await
+            .unwrap();
         let fa = create_file(&a, "locked").await;
         match a.call(lock(&fa, LockType::Write)).await.unwrap() {
             Message::Rlock(r) => assert_eq!(r.status, LockStatus::Success, "{g:?}"),
@@ -348,7 +341,9 @@ async fn held_locks_are_retaken_after_a_reconnect() {
 async fn renamed_files_are_found_again_after_a_reconnect() {
     for g in Generation::ALL {
         let server = MemServer::start(Config::new(g)).await.unwrap();
-        let s = Session::connect(&server.target(), opts()).await.unwrap();
+        let s = Session::connect(&server.target(), root_opts())
+            .await
+            .unwrap();
         let mkdir = Message::Tmkdir(Tmkdir {
             dfid: s.root().id(),
             name: name("d"),
@@ -404,7 +399,9 @@ async fn renamed_files_are_found_again_after_a_reconnect() {
 async fn an_opened_attach_fid_is_reopened_by_replay() {
     for g in Generation::ALL {
         let server = MemServer::start(Config::new(g)).await.unwrap();
-        let s = Session::connect(&server.target(), opts()).await.unwrap();
+        let s = Session::connect(&server.target(), root_opts())
+            .await
+            .unwrap();
         drop(create_file(&s, "entry").await);
         let (top, _) = s.attach("root", "", 0).await.unwrap();
         s.lopen(&top, open::RDONLY | open::DIRECTORY).await.unwrap();
@@ -445,7 +442,7 @@ async fn tcp_and_unix_transports_reach_the_memserver() {
         server.unix_target().unwrap(),
     ];
     for (i, target) in targets.iter().enumerate() {
-        let s = Session::connect(target, opts()).await.unwrap();
+        let s = Session::connect(target, root_opts()).await.unwrap();
         let file = create_file(&s, ["t0", "t1", "t2"][i]).await;
         let payload = data(300_000, i as u8);
         assert_eq!(s.write(&file, 0, payload.clone()).await.unwrap(), 300_000);
@@ -468,7 +465,9 @@ async fn lcreateattr_xattrwalk_and_remove_against_the_memserver() {
     let server = MemServer::start(Config::new(Generation::Gen2))
         .await
         .unwrap();
-    let s = Session::connect(&server.target(), opts()).await.unwrap();
+    let s = Session::connect(&server.target(), root_opts())
+        .await
+        .unwrap();
     let base = s.outstanding_fids();
     let (file, r) = s
         .lcreateattr(

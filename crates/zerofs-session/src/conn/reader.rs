@@ -72,7 +72,10 @@ pub(super) async fn reader(conn: Arc<Conn>, mut rd: BoxRead) {
                 conn.kill("connection closed by the server".into());
                 return;
             }
-            Ok(n) => Counters::add(&conn.core.counters.bytes_received, n as u64),
+            Ok(n) => {
+                conn.note_rx();
+                Counters::add(&conn.core.counters.bytes_received, n as u64);
+            }
             Err(e) => {
                 conn.kill(format!("read failed: {e}"));
                 return;
@@ -128,7 +131,10 @@ async fn receive_direct(
                 conn.kill("connection closed by the server".into());
                 return Direct::Stop;
             }
-            Ok(n) => Counters::add(&conn.core.counters.bytes_received, n as u64),
+            Ok(n) => {
+                conn.note_rx();
+                Counters::add(&conn.core.counters.bytes_received, n as u64);
+            }
             Err(e) => {
                 conn.kill(format!("read failed: {e}"));
                 return Direct::Stop;

@@ -65,3 +65,49 @@ pub async fn create_file(s: &Session, name: &'static str) -> Fid {
     .unwrap();
     fid
 }
+
+/// Dials the memserver through its in-memory connector: no sockets, same server behaviour.
+#[derive(Debug, Clone)]
+pub struct InMemory(pub zerofs_memserver::ServerHandle);
+
+impl zerofs_session::Connector for InMemory {
+    fn connect(
+        &self,
+    ) -> futures::future::BoxFuture<'_, std::io::Result<zerofs_session::Transport>> {
+        Box::pin(async move { Ok(zerofs_session::Transport::new(self.0.connect_in_memory()?)) })
+    }
+
+    fn describe(&self) -> String {
+        format!("in-memory {}", self.0.generation())
+    }
+}
+
+/// Options for the memserver tests: root (uid 0, gid 0), 128 KiB msize, quick backoff.
+pub fn root_opts() -> Options {
+    Options {
+        uid: 0,
+        gid: 0,
+        uname: "root".into(),
+        msize: 128 * 1024,
+        backoff: zerofs_session::Backoff {
+            base: Duration::from_millis(5),
+            cap: Duration::from_millis(50),
+            jitter: 0.5,
+        },
+        ..Options::default()
+    }
+}
+
+/// A memserver of `generation` and a session on it through the in-memory connector.
+pub async fn in_memory(
+    generation: zerofs_memserver::Generation,
+    opts: Options,
+) -> (zerofs_memserver::ServerHandle, Session) {
+    let server = zerofs_memserver::MemServer::start(zerofs_memserver::Config::new(generation))
+        .await
+        .unwrap();
+    let s = Session::connect_with(InMemory(server.clone()), opts)
+        .await
+        .unwrap();
+    (server, s)
+}

@@ -2,8 +2,11 @@
 //! automatic 9P responder with fault switches.
 #![allow(dead_code)]
 
+mod blackhole;
 mod helpers;
 
+#[allow(unused_imports)]
+pub use blackhole::*;
 pub use helpers::*;
 
 use std::collections::{HashMap, HashSet};

@@ -1,0 +1,218 @@
+//! Replay gaps on plain 9P2000.L (no `Trebind`, no de-duplication): a directory rename that
+//! applied but whose reply was lost is proven applied by the qids of the handles beneath it,
+//! reported as done, and the paths replay keeps for those handles follow it. The memserver is
+//! reached through its in-memory connector (no sockets).
+
+mod support;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use support::{data, in_memory, root_opts, within};
+use zerofs_memserver::{Generation, ReplyLoss};
+use zerofs_session::proto::consts::open;
+use zerofs_session::proto::{Message, MessageType, Tmkdir, Trename, Trenameat};
+use zerofs_session::{Fid, Session};
+
+fn name(n: &'static str) -> Bytes {
+    Bytes::from_static(n.as_bytes())
+}
+
+/// `d/` with the file `d/sub/x` in it; returns (the dir handle on `d`, the open file).
+async fn tree(s: &Session) -> (Fid, Fid) {
+    for (dir, n) in [(None, "d"), (Some("d"), "sub")] {
+        let parent = match dir {
+            None => s.clone_fid(s.root()).await.unwrap(),
+            Some(p) => s.walk(s.root(), &[name(p)]).await.unwrap().0,
+        };
+        let mkdir = Message::Tmkdir(Tmkdir {
+            dfid: parent.id(),
+            name: name(n),
+            mode: 0o755,
+            gid: 0,
+        });
+        s.call(mkdir).await.unwrap();
+    }
+    let (file, _) = s.walk(s.root(), &[name("d"), name("sub")]).await.unwrap();
+    s.lcreate(&file, name("x"), open::RDWR | open::CREAT, 0o644, 0)
+        .await
+        .unwrap();
+    s.write(&file, 0, data(5000, 9)).await.unwrap();
+    let (dir, _) = s.walk(s.root(), &[name("d")]).await.unwrap();
+    (dir, file)
+}
+
+/// The handles beneath the moved directory work now, and after another reconnect (replay
+/// re-walks their rewritten paths).
+async fn handles_follow(s: &Session, dir: &Fid, file: &Fid) {
+    assert_eq!(
+        within(s.read(file, 0, 10_000)).await.unwrap(),
+        data(5000, 9)
+    );
+    let (x, _) = within(s.walk(dir, &[name("sub"), name("x")]))
+        .await
+        .unwrap();
+    drop(x);
+    let replayed = s.stats().reconnects;
+    s.force_reconnect();
+    for _ in 0..4000 {
+        if s.stats().reconnects > replayed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(
+        within(s.read(file, 0, 10_000)).await.unwrap(),
+        data(5000, 9)
+    );
+    within(s.walk(dir, &[name("sub")])).await.unwrap();
+    // The moved directory is where the rename put it.
+    within(s.walk(s.root(), &[name("e"), name("sub"), name("x")]))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renameat_whose_reply_was_lost_is_proven_applied_and_moves_replay_paths() {
+    let (server, s) = in_memory(Generation::Plain, root_opts()).await;
+    let (dir, file) = tree(&s).await;
+    server.lose_reply_after(ReplyLoss::next(MessageType::Trenameat));
+    let msg = Message::Trenameat(Trenameat {
+        olddirfid: s.root().id(),
+        oldname: name("d"),
+        newdirfid: s.root().id(),
+        newname: name("e"),
+    });
+    let r = within(s.call(msg)).await;
+    assert!(matches!(r, Ok(Message::Rrenameat)), "{r:?}");
+    assert_eq!(
+        server.counters().frames(MessageType::Trenameat),
+        1,
+        "not applied twice"
+    );
+    handles_follow(&s, &dir, &file).await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_whose_reply_was_lost_is_proven_applied_and_moves_replay_paths() {
+    let (server, s) = in_memory(Generation::Plain, root_opts()).await;
+    let (dir, file) = tree(&s).await;
+    server.lose_reply_after(ReplyLoss::next(MessageType::Trename));
+    let (moving, _) = s.walk(s.root(), &[name("d")]).await.unwrap();
+    let msg = Message::Trename(Trename {
+        fid: moving.id(),
+        dfid: s.root().id(),
+        name: name("e"),
+    });
+    let r = within(s.call(msg)).await;
+    assert!(matches!(r, Ok(Message::Rrename)), "{r:?}");
+    handles_follow(&s, &dir, &file).await;
+    server.shutdown().await;
+}
+
+/// A rename lost before it reached the server is simply resent and applies once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_that_never_applied_is_resent() {
+    let (server, s) = in_memory(Generation::Plain, root_opts()).await;
+    let (dir, file) = tree(&s).await;
+    // The connection dies before the rename is sent: it waits for the next one.
+    server.stop_listening().await;
+    server.drop_connections();
+    let msg = Message::Trenameat(Trenameat {
+        olddirfid: s.root().id(),
+        oldname: name("d"),
+        newdirfid: s.root().id(),
+        newname: name("e"),
+    });
+    let call = {
+        let s = s.clone();
+        tokio::spawn(async move { s.call(msg).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.resume_listening().await.unwrap();
+    let r = within(call).await.unwrap();
+    assert!(matches!(r, Ok(Message::Rrenameat)), "{r:?}");
+    handles_follow(&s, &dir, &file).await;
+    server.shutdown().await;
+}
+
+fn mkdir_in_root(s: &Session, n: &'static str, attr: bool) -> Message {
+    let body = Tmkdir {
+        dfid: s.root().id(),
+        name: name(n),
+        mode: 0o750,
+        gid: 0,
+    };
+    if attr {
+        Message::Tmkdirattr(body)
+    } else {
+        Message::Tmkdir(body)
+    }
+}
+
+/// A mkdir that applied but whose reply was lost: the resend answers `EEXIST`, the directory
+/// there (type, permissions, group as asked) proves the first attempt: success with its qid.
+/// Plain (`Tmkdir`) and gen 2 (`Tmkdirattr`, no de-duplication either).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mkdir_whose_reply_was_lost_is_verified_by_the_directory_it_made() {
+    for (g, attr) in [(Generation::Plain, false), (Generation::Gen2, true)] {
+        let (server, s) = in_memory(g, root_opts()).await;
+        let ty = if attr {
+            MessageType::Tmkdirattr
+        } else {
+            MessageType::Tmkdir
+        };
+        server.lose_reply_after(ReplyLoss::next(ty));
+        let r = within(s.call(mkdir_in_root(&s, "made", attr)))
+            .await
+            .unwrap();
+        let qid = match r {
+            Message::Rmkdir(m) => m.qid,
+            Message::Rmkdirattr(a) => {
+                assert_eq!(a.stat.mode & 0o7777, 0o750, "{g:?}");
+                a.stat.qid
+            }
+            other => panic!("{g:?}: {other:?}"),
+        };
+        assert_eq!(server.counters().frames(ty), 2, "{g:?}: resent once");
+        let (_, qids) = s.walk(s.root(), &[name("made")]).await.unwrap();
+        assert_eq!(
+            qids[0].path, qid.path,
+            "{g:?}: the reply names the directory"
+        );
+        // Not resent: an existing directory is still an error.
+        let again = s.call(mkdir_in_root(&s, "made", attr)).await;
+        assert!(
+            matches!(again, Err(zerofs_session::SessionError::Server(17))),
+            "{g:?}: {again:?}"
+        );
+        server.shutdown().await;
+    }
+}
+
+/// An unlink that applied but whose reply was lost: the resend's `ENOENT` is the outcome
+/// asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unlink_whose_reply_was_lost_reports_success() {
+    let (server, s) = in_memory(Generation::Plain, root_opts()).await;
+    s.call(mkdir_in_root(&s, "gone", false)).await.unwrap();
+    server.lose_reply_after(ReplyLoss::next(MessageType::Tunlinkat));
+    let unlink = |n| {
+        Message::Tunlinkat(zerofs_session::proto::Tunlinkat {
+            dirfid: s.root().id(),
+            name: name(n),
+            flags: zerofs_session::proto::consts::unlinkat::REMOVEDIR,
+        })
+    };
+    let r = within(s.call(unlink("gone"))).await;
+    assert!(matches!(r, Ok(Message::Runlinkat)), "{r:?}");
+    assert_eq!(server.counters().frames(MessageType::Tunlinkat), 2);
+    // Not resent: a missing name is still an error.
+    let again = s.call(unlink("gone")).await;
+    assert!(
+        matches!(again, Err(zerofs_session::SessionError::Server(2))),
+        "{again:?}"
+    );
+    server.shutdown().await;
+}
