@@ -178,6 +178,7 @@ impl EventHook {
 }
 
 /// What a transfer decided about one path (see [`TransferOptions::on_event`]).
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// A file copied from `from` to `to` (`size` bytes).
