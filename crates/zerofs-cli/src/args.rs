@@ -186,7 +186,9 @@ pub enum Command {
         /// A symbolic link (TARGET is stored as given).
         #[arg(short = 's', long)]
         symbolic: bool,
-        target: OsString,
+        /// What the link points to.
+        #[arg(value_name = "TARGET")]
+        link_target: OsString,
         link: OsString,
     },
     /// Create empty files or set their times to now.

@@ -122,9 +122,9 @@ async fn run(app: &App, command: Command) -> Result<u8, Failure> {
         } => ops::mkdir(app, &paths, parents, mode).await?,
         Command::Ln {
             symbolic,
-            target,
+            link_target,
             link,
-        } => ops::ln(app, symbolic, &target, &link).await?,
+        } => ops::ln(app, symbolic, &link_target, &link).await?,
         Command::Touch { no_create, paths } => ops::touch(app, &paths, no_create).await?,
         Command::Chmod {
             mode,

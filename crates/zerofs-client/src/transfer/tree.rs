@@ -130,7 +130,7 @@ fn error_at(e: &Endpoint, error: io::Error) -> TransferError {
 
 fn not_found(e: &Endpoint) -> TransferError {
     match e {
-        Endpoint::Local(p) => TransferError::local(p, io::Error::from(io::ErrorKind::NotFound)),
+        Endpoint::Local(p) => TransferError::local(p, io::Error::from_raw_os_error(2)),
         Endpoint::Remote(_, p) => TransferError::remote(
             p,
             crate::ZeroFsError::NotFound {
