@@ -278,7 +278,6 @@ impl AsyncRead for FileCursor {
         loop {
             if !this.leftover.is_empty() {
                 this.deliver(buf);
-                this.fill_ahead(cx);
                 return Poll::Ready(Ok(()));
             }
             if this.ahead.front().is_some_and(|a| a.offset != this.pos) {
@@ -322,6 +321,8 @@ impl AsyncRead for FileCursor {
                 return Poll::Ready(Ok(()));
             }
             this.leftover = data;
+            // Top the window up once per chunk consumed (not per small caller read).
+            this.fill_ahead(cx);
         }
     }
 }
@@ -336,6 +337,16 @@ impl AsyncWrite for FileCursor {
         this.check()?;
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
+        }
+        // Fast path: room in the staged chunk, contiguous. Writes in flight need no polling
+        // to progress (their requests are out); they are harvested when a chunk launches.
+        if !this.staged.is_empty()
+            && this.staged_at + this.staged.len() as u64 == this.pos
+            && this.staged.len() + buf.len() < this.staged.capacity()
+        {
+            this.staged.extend_from_slice(buf);
+            this.pos += buf.len() as u64;
+            return Poll::Ready(Ok(buf.len()));
         }
         if !this.leftover.is_empty() || !this.ahead.is_empty() || this.last_end.is_some() {
             this.drop_reads();
