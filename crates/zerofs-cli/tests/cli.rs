@@ -576,3 +576,140 @@ fn serve_stops_on_sigint() {
     sigint(s.child.id());
     assert!(wait_exit(&mut s.child, Duration::from_secs(10)).success());
 }
+
+/// A real server from the environment (`cargo xtask ci cli-interop` sets `ZEROFS_TARGET`
+/// and `ZEROFS_ANAME` per column: diod and ZeroFS 0.19.1 over TCP and unix sockets).
+struct External {
+    target: String,
+    aname: String,
+    root: String,
+}
+
+impl External {
+    fn from_env() -> External {
+        let target = std::env::var("ZEROFS_TARGET").expect("ZEROFS_TARGET names the server");
+        let aname = std::env::var("ZEROFS_ANAME").unwrap_or_default();
+        External {
+            target,
+            aname,
+            root: format!("/zerofs-cli-{}", std::process::id()),
+        }
+    }
+
+    fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
+        Command::new(BIN)
+            .args(["--target", &self.target, "--aname", &self.aname])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn ok<S: AsRef<OsStr>>(&self, args: &[S]) -> Vec<u8> {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "{:?}: {}\n{}",
+            args.iter()
+                .map(|a| a.as_ref().to_owned())
+                .collect::<Vec<_>>(),
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o.stdout
+    }
+
+    fn p(&self, rel: &str) -> String {
+        format!("{}{rel}", self.root)
+    }
+}
+
+#[test]
+#[ignore = "needs a real server: cargo xtask ci cli-interop"]
+fn external_every_subcommand_and_a_tree_round_trip() {
+    let s = External::from_env();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(src.join("sub/empty")).unwrap();
+    std::fs::write(src.join("a.txt"), b"alpha\n").unwrap();
+    for i in 0..200 {
+        std::fs::write(src.join(format!("sub/f{i:03}")), format!("file {i}")).unwrap();
+    }
+    big_file(&src.join("sub/big.bin"), 20 << 20);
+    std::os::unix::fs::symlink("a.txt", src.join("link")).unwrap();
+    std::fs::write(src.join(OsStr::from_bytes(b"raw-\xff")), b"raw").unwrap();
+
+    s.ok(&["mkdir", "-p", &s.p("")]);
+    let up = s.p("/up");
+    s.ok(&[
+        OsStr::new("put"),
+        OsStr::new("-q"),
+        OsStr::new("-r"),
+        src.as_os_str(),
+        OsStr::new(&format!(":{up}")),
+    ]);
+    let ls = String::from_utf8(s.ok(&["ls", &up])).unwrap();
+    assert_eq!(ls, "a.txt\nlink\nraw-\\xff\nsub\n");
+    let long = String::from_utf8(s.ok(&["ls", "-l", &up])).unwrap();
+    assert!(long.contains("link -> a.txt"), "{long}");
+    assert!(
+        String::from_utf8(s.ok(&["stat", &format!("{up}/a.txt")]))
+            .unwrap()
+            .contains("Size: 6")
+    );
+    assert_eq!(s.ok(&["cat", &format!("{up}/a.txt")]), b"alpha\n");
+    let found = String::from_utf8(s.ok(&["find", &up, "--name", "f1*", "--type", "f"])).unwrap();
+    assert_eq!(found.lines().count(), 100);
+    let du = String::from_utf8(s.ok(&["du", "-s", "--json", &up])).unwrap();
+    let du: serde_json::Value = serde_json::from_str(du.trim()).unwrap();
+    assert_eq!(du["files"].as_u64(), Some(204), "{du}");
+    s.ok(&["df"]);
+    s.ok(&["tree", &up]);
+
+    let back = tmp.path().join("back");
+    s.ok(&[
+        OsStr::new("get"),
+        OsStr::new("-q"),
+        OsStr::new("-r"),
+        OsStr::new(&format!(":{up}")),
+        back.as_os_str(),
+    ]);
+    same_tree(&src, &back);
+
+    s.ok(&[
+        "cp",
+        "-q",
+        "-r",
+        &format!(":{up}/sub"),
+        &format!(":{}", s.p("/copy")),
+    ]);
+    assert_eq!(s.ok(&["cat", &s.p("/copy/f007")]), b"file 7");
+    s.ok(&["mv", &s.p("/copy"), &s.p("/moved")]);
+    s.ok(&["touch", &s.p("/moved/t")]);
+    s.ok(&["chmod", "600", &s.p("/moved/t")]);
+    s.ok(&["ln", "-s", "t", &s.p("/moved/l")]);
+    std::fs::write(src.join("a.txt"), b"changed\n").unwrap();
+    s.ok(&[
+        OsStr::new("sync"),
+        OsStr::new("-q"),
+        src.as_os_str(),
+        OsStr::new(&format!(":{up}")),
+    ]);
+    assert_eq!(s.ok(&["cat", &format!("{up}/a.txt")]), b"changed\n");
+
+    let o = s.run(&["ls", &s.p("/nope")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("ENOENT"));
+    let o = s.run(&["ls", &format!("{up}/a.txt/x")]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    // diod answers a walk through a file with ENOENT, ZeroFS with ENOTDIR.
+    let want = if std::env::var("ZEROFS_SERVER").is_ok_and(|s| s == "diod") {
+        "ENOENT"
+    } else {
+        "ENOTDIR"
+    };
+    assert!(err.contains("a.txt/x") && err.contains(want), "{err}");
+
+    s.ok(&["rm", "-r", &s.root]);
+    assert_eq!(s.run(&["stat", &s.root]).status.code(), Some(1));
+}
