@@ -53,6 +53,12 @@ pub const STEPS: &[Step] = &[
         run: interop,
     },
     Step {
+        name: "cli-interop",
+        about: "zerofs-cli's external_ tests (every subcommand, a tree round trip, error paths) \
+                against diod and ZeroFS 0.19.1, each over TCP and a unix socket",
+        run: cli_interop,
+    },
+    Step {
         name: "doctest",
         about: "cargo test --workspace --doc --all-features",
         run: doctest,
@@ -178,6 +184,10 @@ fn nextest() -> Result {
 
 fn interop() -> Result {
     crate::interop::ci_step()
+}
+
+fn cli_interop() -> Result {
+    crate::interop::cli::ci_step()
 }
 
 fn doctest() -> Result {

@@ -20,6 +20,7 @@
 //! capability check). `--report` also runs the memserver generations and writes the matrix
 //! to `docs/INTEROP.md`.
 
+pub mod cli;
 mod proc;
 mod report;
 

@@ -80,6 +80,12 @@ impl File {
         self.cx.session.read_chunk(&self.fid)
     }
 
+    /// The largest write one request carries for this file.
+    #[cfg(feature = "tokio-io")]
+    pub(crate) fn write_chunk(&self) -> u32 {
+        self.cx.session.write_chunk(&self.fid)
+    }
+
     /// Reads up to `len` bytes at `offset`; a shorter result means end of file (empty past
     /// it). `len = 0` returns empty without a round trip. A read that fits one chunk returns
     /// the receive buffer itself.

@@ -44,6 +44,7 @@ mod open;
 mod path;
 mod records;
 mod resolve;
+pub mod transfer;
 mod tree;
 mod walk;
 
