@@ -82,6 +82,18 @@ pub const STEPS: &[Step] = &[
         run: doc,
     },
     Step {
+        name: "object-store-interop",
+        about: "object_store's conformance suite against ZeroFsStore on diod and ZeroFS 0.19.1 \
+                (TCP and unix socket each; the `external::*` tests of zerofs-object-store)",
+        run: object_store_interop,
+    },
+    Step {
+        name: "parquet-example",
+        about: "fmt check + cargo run of the separate examples/parquet crate (a Parquet file \
+                written and one column read back with range reads through ZeroFsStore)",
+        run: parquet_example,
+    },
+    Step {
         name: "fuzz-corpus",
         about: "cargo xtask fuzz --corpus-only (replays fuzz/corpus as tests)",
         run: fuzz_corpus,
@@ -237,6 +249,16 @@ fn doc() -> Result {
         "--no-deps",
         "--all-features",
     ]))
+}
+
+fn object_store_interop() -> Result {
+    crate::interop::object_store_step()
+}
+
+fn parquet_example() -> Result {
+    let manifest = "examples/parquet/Cargo.toml";
+    run(cargo().args(["fmt", "--manifest-path", manifest, "--", "--check"]))?;
+    run(cargo().args(["run", "--locked", "--manifest-path", manifest]))
 }
 
 fn fuzz_corpus() -> Result {

@@ -283,6 +283,67 @@ fn nextest(
     Outcome { status, junit }
 }
 
+/// `cargo xtask ci object-store-interop`: `object_store`'s conformance suite against
+/// `ZeroFsStore` (the `external::*` tests of `zerofs-object-store`) on diod and ZeroFS 0.19.1,
+/// each over TCP and a unix socket. Every column runs; the servers stop on every path.
+pub fn object_store_step() -> Result {
+    let bins = servers::ensure()?;
+    let path = nextest_path()?;
+    let nextest = |extra: &[&str]| {
+        let mut cmd = cargo();
+        cmd.env("PATH", &path)
+            .args([
+                "nextest",
+                "run",
+                "-p",
+                "zerofs-object-store",
+                "--test",
+                "conformance",
+            ])
+            .args(extra);
+        cmd
+    };
+    // Compile before any server starts.
+    util::run(&mut nextest(&["--no-run"]))?;
+    let tmp = TempDir::new("zerofs-objstore-interop")?;
+    let servers = [
+        ServerProc::start_diod(&bins, &tmp)?,
+        ServerProc::start_zerofs(&bins, &tmp)?,
+    ];
+    let mut failed = Vec::new();
+    for col in servers.iter().flat_map(ServerProc::columns) {
+        let t = Instant::now();
+        let status = util::run(
+            nextest(&[
+                "--no-fail-fast",
+                "--run-ignored",
+                "only",
+                "-E",
+                "test(/^external::/)",
+            ])
+            .envs(column_env(&col, &bins)),
+        );
+        eprintln!(
+            "==> object-store interop {}: {:.1}s",
+            col.label,
+            t.elapsed().as_secs_f64()
+        );
+        if let Err(e) = status {
+            eprintln!("==> object-store interop {}: {e}", col.label);
+            failed.push(col.label);
+        }
+    }
+    drop(servers);
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        util::fail(format!(
+            "object-store interop failed: {}",
+            failed.join(", ")
+        ))
+    }
+}
+
 /// The Debian version of diod, for the report.
 fn diod_version() -> String {
     Command::new("dpkg-query")
