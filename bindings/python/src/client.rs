@@ -11,7 +11,7 @@ use zerofs_client::{Client as RClient, ConnectOptions, ZeroFsError as RError};
 use crate::convert::{Data, Name, PathArg, Stat, StatFs, data_arg, path_arg, path_or_root};
 use crate::errors::{Filename, to_py};
 use crate::file::{OpenMode, Opened};
-use crate::run::run;
+use crate::run::{Unit, run};
 
 /// The connected Rust client, until `close()` drops it (dropping is all closing needs: the
 /// connection ends when the last handle goes).
@@ -151,7 +151,7 @@ macro_rules! client_class {
             /// Replaces the contents of `path` with `data` (any buffer), creating the file.
             fn write(&self, py: Python<'_>, path: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
                 let (c, p, d) = (self.inner.get()?, path_arg(path)?, data_arg(data)?);
-                op(py, $blocking, p.filename(py), async move { c.write_bytes(p.path(), d).await })
+                op(py, $blocking, p.filename(py), async move { c.write_bytes(p.path(), d).await.map(Unit::from) })
             }
 
             /// Appends `data` to `path` (created if missing); returns the offset it landed at.
@@ -186,43 +186,43 @@ macro_rules! client_class {
             #[pyo3(signature = (path, mode=0o755, *, parents=false, exist_ok=false))]
             fn mkdir(&self, py: Python<'_>, path: &Bound<'_, PyAny>, mode: u32, parents: bool, exist_ok: bool) -> PyResult<Py<PyAny>> {
                 let (c, p) = (self.inner.get()?, path_arg(path)?);
-                op(py, $blocking, p.filename(py), async move { mkdir(&c, &p, mode, parents, exist_ok).await })
+                op(py, $blocking, p.filename(py), async move { mkdir(&c, &p, mode, parents, exist_ok).await.map(Unit::from) })
             }
 
             /// Removes a file (or symlink, or special node); not a directory.
             fn rm(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
                 let (c, p) = (self.inner.get()?, path_arg(path)?);
-                op(py, $blocking, p.filename(py), async move { c.remove_file(p.path()).await })
+                op(py, $blocking, p.filename(py), async move { c.remove_file(p.path()).await.map(Unit::from) })
             }
 
             /// Removes an empty directory.
             fn rmdir(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
                 let (c, p) = (self.inner.get()?, path_arg(path)?);
-                op(py, $blocking, p.filename(py), async move { c.remove_dir(p.path()).await })
+                op(py, $blocking, p.filename(py), async move { c.remove_dir(p.path()).await.map(Unit::from) })
             }
 
             /// Removes a directory and everything under it.
             fn rmtree(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
                 let (c, p) = (self.inner.get()?, path_arg(path)?);
-                op(py, $blocking, p.filename(py), async move { c.remove_dir_all(p.path()).await })
+                op(py, $blocking, p.filename(py), async move { c.remove_dir_all(p.path()).await.map(Unit::from) })
             }
 
             /// Renames `src` to `dst` (replacing a file at `dst`).
             fn rename(&self, py: Python<'_>, src: &Bound<'_, PyAny>, dst: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
                 let (c, s, d) = (self.inner.get()?, path_arg(src)?, path_arg(dst)?);
-                op(py, $blocking, s.filename(py), async move { c.rename(s.path(), d.path()).await })
+                op(py, $blocking, s.filename(py), async move { c.rename(s.path(), d.path()).await.map(Unit::from) })
             }
 
             /// Creates a symlink at `link` pointing to `target`.
             fn symlink(&self, py: Python<'_>, target: &Bound<'_, PyAny>, link: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
                 let (c, t, l) = (self.inner.get()?, path_arg(target)?, path_arg(link)?);
-                op(py, $blocking, l.filename(py), async move { c.symlink(t.path(), l.path()).await.map(|_| ()) })
+                op(py, $blocking, l.filename(py), async move { c.symlink(t.path(), l.path()).await.map(|_| Unit) })
             }
 
             /// Creates a hard link at `link` to the file `src`.
             fn link(&self, py: Python<'_>, src: &Bound<'_, PyAny>, link: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
                 let (c, s, l) = (self.inner.get()?, path_arg(src)?, path_arg(link)?);
-                op(py, $blocking, l.filename(py), async move { c.hard_link(s.path(), l.path()).await.map(|_| ()) })
+                op(py, $blocking, l.filename(py), async move { c.hard_link(s.path(), l.path()).await.map(|_| Unit) })
             }
 
             /// The target of the symlink at `path` (str or bytes, as `path` is).
@@ -248,13 +248,13 @@ macro_rules! client_class {
             /// Sets the permission bits of `path`.
             fn chmod(&self, py: Python<'_>, path: &Bound<'_, PyAny>, mode: u32) -> PyResult<Py<PyAny>> {
                 let (c, p) = (self.inner.get()?, path_arg(path)?);
-                op(py, $blocking, p.filename(py), async move { c.chmod(p.path(), mode).await.map(|_| ()) })
+                op(py, $blocking, p.filename(py), async move { c.chmod(p.path(), mode).await.map(|_| Unit) })
             }
 
             /// Truncates or extends the file at `path` to `size` bytes.
             fn truncate(&self, py: Python<'_>, path: &Bound<'_, PyAny>, size: u64) -> PyResult<Py<PyAny>> {
                 let (c, p) = (self.inner.get()?, path_arg(path)?);
-                op(py, $blocking, p.filename(py), async move { c.truncate(p.path(), size).await.map(|_| ()) })
+                op(py, $blocking, p.filename(py), async move { c.truncate(p.path(), size).await.map(|_| Unit) })
             }
 
             /// The names in the directory `path` (str or bytes, as `path` is), without "."
@@ -300,7 +300,7 @@ macro_rules! client_class {
             /// Asks the server to make everything written so far durable.
             fn sync(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
                 let c = self.inner.get()?;
-                op(py, $blocking, None, async move { c.sync().await })
+                op(py, $blocking, None, async move { c.sync().await.map(Unit::from) })
             }
 
             /// What the connection negotiated: a dict with `msize`, `max_read_chunk`,
@@ -334,6 +334,11 @@ macro_rules! client_class {
             fn traffic_stats(&self) -> PyResult<(u64, u64, u64)> {
                 let t = self.inner.get()?.traffic_stats();
                 Ok((t.bytes_sent, t.bytes_received, t.operations))
+            }
+
+            /// Fids the connection holds (root, open handles, in flight): for leak tests.
+            fn _outstanding_fids(&self) -> PyResult<usize> {
+                Ok(self.inner.get()?.outstanding_fids())
             }
 
             fn __repr__(&self) -> String {
@@ -370,7 +375,7 @@ client_class!(AsyncClient, false, AsyncFile, AsyncScandir, {
     /// files keep working until closed.
     fn close(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.inner.close();
-        run(py, false, async { Ok(()) })
+        run(py, false, async { Ok(Unit) })
     }
 
     fn __aenter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {

@@ -13,7 +13,7 @@ use zerofs_client::{Client as RClient, File as RFile, OpenOptions, ZeroFsError a
 
 use crate::convert::{Data, Stat, data_arg};
 use crate::errors::{to_py, value_error};
-use crate::run::run;
+use crate::run::{Unit, run};
 
 /// How `open(path, mode)` opens.
 #[derive(Debug, Clone, Copy)]
@@ -417,13 +417,13 @@ macro_rules! file_class {
                 let (o, err) = (self.inner.clone(), fail(&self.name, py));
                 run(py, $blocking, async move {
                     let f = o.file().map_err(err)?;
-                    f.sync_all().await.map_err(|e| to_py(e, None))
+                    f.sync_all().await.map(Unit::from).map_err(|e| to_py(e, None))
                 })
             }
 
             /// Nothing to flush (writes are not buffered); present for file-like code.
             fn flush(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-                run(py, $blocking, async { Ok(()) })
+                run(py, $blocking, async { Ok(Unit) })
             }
 
             fn readable(&self) -> bool {
@@ -484,7 +484,7 @@ file_class!(AsyncFile, false, {
     /// Closes the file (awaitable; immediate, idempotent).
     fn close(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.inner.close();
-        run(py, false, async { Ok(()) })
+        run(py, false, async { Ok(Unit) })
     }
 
     fn __aenter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {

@@ -80,6 +80,14 @@ impl MemServer {
         }
     }
 
+    /// Delays every reply by `seconds` (`None`: no delay), to test timeouts and cancellation.
+    #[pyo3(signature = (seconds=None))]
+    fn set_reply_delay(&self, seconds: Option<f64>) {
+        if let Some(h) = self.handle.lock().expect("server lock").as_ref() {
+            h.set_reply_delay(seconds.map(std::time::Duration::from_secs_f64));
+        }
+    }
+
     /// Stops the server (idempotent).
     fn stop(&self, py: Python<'_>) {
         let handle = self.handle.lock().expect("server lock").take();

@@ -5,6 +5,8 @@ use std::future::Future;
 
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyModule;
 use tokio::runtime::Runtime;
 
 /// Sets up the shared runtime: two worker threads (the client's work is I/O-bound; the
@@ -35,6 +37,44 @@ where
         let value = py.detach(|| runtime().block_on(fut))?;
         value.into_py_any(py)
     } else {
-        Ok(pyo3_async_runtimes::tokio::future_into_py(py, fut)?.unbind())
+        let fut = pyo3_async_runtimes::tokio::future_into_py(py, fut)?;
+        Ok(coroutine(py)?.call1((fut,))?.unbind())
+    }
+}
+
+/// `async def wrap(f): return await f`: turns the asyncio future into a coroutine, so the
+/// operations work with `asyncio.create_task`, `asyncio.run` and `inspect.iscoroutine`
+/// like any `async def` method. Cancelling the task cancels the future, which drops the
+/// Rust future.
+fn coroutine(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static WRAP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    WRAP.get_or_try_init(py, || {
+        let m = PyModule::from_code(
+            py,
+            c"async def wrap(f):\n    return await f\n",
+            c"<zerofs9p>",
+            c"zerofs9p._aio",
+        )?;
+        Ok::<_, PyErr>(m.getattr("wrap")?.unbind())
+    })
+    .map(|w| w.bind(py))
+}
+
+/// `None` in Python (`()` would become an empty tuple).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Unit;
+
+impl From<()> for Unit {
+    fn from((): ()) -> Unit {
+        Unit
+    }
+}
+
+impl<'py> IntoPyObject<'py> for Unit {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = std::convert::Infallible;
+    fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Self::Error> {
+        Ok(py.None().into_bound(py))
     }
 }
