@@ -362,8 +362,19 @@ class ZeroFsFile(AbstractBufferedFile):
 
     fs: ZeroFsFileSystem
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._h = None
+        super().__init__(*args, **kwargs)
+        if self.mode != "rb":
+            # Open (create, truncate, or fail as "xb" must) now, not at the first flush.
+            try:
+                self._handle()
+            except BaseException:
+                self.closed = True  # nothing to flush when the object is collected
+                raise
+
     def _handle(self) -> Any:
-        h = getattr(self, "_h", None)
+        h = self._h
         if h is None:
             c = self.fs._blocking()
             if "r" in self.mode:
