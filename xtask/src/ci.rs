@@ -64,6 +64,13 @@ pub const STEPS: &[Step] = &[
         run: bench_check,
     },
     Step {
+        name: "python",
+        about: "builds the zerofs9p wheel (bindings/python) into a cached venv of pinned packages \
+                and runs its pytest suite: MemServer at every generation, fsspec's abstract \
+                suite, pandas/pyarrow/dask (~4 min cold, ~3 min warm)",
+        run: python,
+    },
+    Step {
         name: "fuzz-corpus",
         about: "cargo xtask fuzz --corpus-only (replays fuzz/corpus as tests)",
         run: fuzz_corpus,
@@ -186,6 +193,10 @@ fn bench_check() -> Result {
         "bench/Cargo.toml",
         "--all-targets",
     ]))
+}
+
+fn python() -> Result {
+    crate::python::ci_step()
 }
 
 fn fuzz_corpus() -> Result {
