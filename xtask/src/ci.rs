@@ -71,6 +71,12 @@ pub const STEPS: &[Step] = &[
         run: python,
     },
     Step {
+        name: "python-interop",
+        about: "the zerofs9p pytest suite against diod and ZeroFS 0.19.1 (TCP and unix socket \
+                each; reuses the python step's venv and wheel)",
+        run: python_interop,
+    },
+    Step {
         name: "fuzz-corpus",
         about: "cargo xtask fuzz --corpus-only (replays fuzz/corpus as tests)",
         run: fuzz_corpus,
@@ -197,6 +203,10 @@ fn bench_check() -> Result {
 
 fn python() -> Result {
     crate::python::ci_step()
+}
+
+fn python_interop() -> Result {
+    crate::python::interop_step()
 }
 
 fn fuzz_corpus() -> Result {

@@ -38,6 +38,25 @@ pub fn ci_step() -> Result {
     pytest(&venv, &[], &[])
 }
 
+/// The interop CI step: the suite against diod and ZeroFS 0.19.1, over TCP and a unix
+/// socket each (tests that need the MemServer's fault injection skip themselves).
+pub fn interop_step() -> Result {
+    let venv = ensure_venv()?;
+    install_wheel(&venv)?;
+    crate::interop::for_each_column(|col| {
+        eprintln!("==> python interop {} ({})", col.label, col.target);
+        let args = ["-k".to_owned(), "not every_generation".to_owned()];
+        pytest(
+            &venv,
+            &args,
+            &[
+                ("ZEROFS9P_TARGET", col.target.clone()),
+                ("ZEROFS9P_ANAME", col.aname.clone()),
+            ],
+        )
+    })
+}
+
 fn root() -> PathBuf {
     project_root().join("bindings/python")
 }
@@ -90,7 +109,10 @@ pub(crate) fn install_wheel(venv: &Path) -> Result {
     run(Command::new(bin(venv, "maturin"))
         .current_dir(root())
         // Kept in the cache, so a warm CI run (fresh clone) rebuilds only what changed.
-        .env("CARGO_TARGET_DIR", cache_dir().join("bindings-python-target"))
+        .env(
+            "CARGO_TARGET_DIR",
+            cache_dir().join("bindings-python-target"),
+        )
         .args(["build", "--release", "--quiet", "--interpreter"])
         .arg(bin(venv, "python"))
         .arg("--out")

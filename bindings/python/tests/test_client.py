@@ -91,10 +91,9 @@ def test_to_async_shares_the_connection(client, base):
 
 
 def test_reconnects_after_the_connection_drops(server, client, base):
-    if server.generation == "external":
-        pytest.skip("dropping connections needs the in-memory server")
+    mem = server.need_mem()
     client.write(f"{base}/r", b"before")
-    server.drop_connections()
+    mem.drop_connections()
     assert client.read(f"{base}/r") == b"before"
 
 
@@ -112,7 +111,7 @@ def test_memserver_every_generation_and_unix(generation):
 
 
 def test_closed_client(server):
-    c = Client.connect(server.target)
+    c = Client.connect(server.target, **server.options)
     c.close()
     with pytest.raises(OSError) as e:
         c.listdir("/")

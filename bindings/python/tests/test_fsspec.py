@@ -20,8 +20,8 @@ def url(server, base):
 
 
 @pytest.fixture
-def zfs(server):
-    return ZeroFsFileSystem(target=server.target, skip_instance_cache=True)
+def zfs(session_fs):
+    return session_fs
 
 
 def test_protocol_is_registered_through_the_entry_point(url):

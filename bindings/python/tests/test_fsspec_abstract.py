@@ -8,14 +8,12 @@ import posixpath
 import fsspec.tests.abstract as abstract
 import pytest
 
-from zerofs9p.fsspec import ZeroFsFileSystem
 
 
 class ZeroFsFixtures(abstract.AbstractFixtures):
     @pytest.fixture
-    def fs(self, server):
-        fs = ZeroFsFileSystem(target=server.target, skip_instance_cache=True)
-        yield fs
+    def fs(self, session_fs):
+        return session_fs
 
     @pytest.fixture
     def fs_join(self):
