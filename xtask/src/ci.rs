@@ -94,6 +94,19 @@ pub const STEPS: &[Step] = &[
         run: parquet_example,
     },
     Step {
+        name: "python",
+        about: "builds the zerofs9p wheel (bindings/python) into a cached venv of pinned packages \
+                and runs its pytest suite: MemServer at every generation, fsspec's abstract \
+                suite, pandas/pyarrow/dask (~4 min cold, ~3 min warm)",
+        run: python,
+    },
+    Step {
+        name: "python-interop",
+        about: "the zerofs9p pytest suite against diod and ZeroFS 0.19.1 (TCP and unix socket \
+                each; reuses the python step's venv and wheel)",
+        run: python_interop,
+    },
+    Step {
         name: "fuzz-corpus",
         about: "cargo xtask fuzz --corpus-only (replays fuzz/corpus as tests)",
         run: fuzz_corpus,
@@ -259,6 +272,14 @@ fn parquet_example() -> Result {
     let manifest = "examples/parquet/Cargo.toml";
     run(cargo().args(["fmt", "--manifest-path", manifest, "--", "--check"]))?;
     run(cargo().args(["run", "--locked", "--manifest-path", manifest]))
+}
+
+fn python() -> Result {
+    crate::python::ci_step()
+}
+
+fn python_interop() -> Result {
+    crate::python::interop_step()
 }
 
 fn fuzz_corpus() -> Result {

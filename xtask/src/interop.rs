@@ -204,6 +204,36 @@ pub fn run(report: bool, only: Option<&[String]>) -> Result {
     }
 }
 
+/// Starts diod and ZeroFS 0.19.1 as the interop step does, runs `f` for each of their
+/// columns (TCP and unix socket), stops them, and fails if any run failed. The Python
+/// interop step (`xtask python`) runs its suite this way.
+pub(crate) fn for_each_column(mut f: impl FnMut(&Column) -> Result) -> Result {
+    let bins = servers::ensure()?;
+    let tmp = TempDir::new("zerofs-columns")?;
+    let mut procs = vec![
+        ServerProc::start_diod(&bins, &tmp)?,
+        ServerProc::start_zerofs(&bins, &tmp)?,
+    ];
+    let mut failed = Vec::new();
+    for p in procs.iter_mut() {
+        for col in p.columns() {
+            if let Err(e) = f(&col) {
+                failed.push(format!("{}: {e}", col.label));
+            }
+            if let Some(dead) = p.exited() {
+                failed.push(format!("{} exited ({dead})", p.name));
+                eprintln!("==> {} exited ({dead}); log:\n{}", p.name, p.log_tail());
+            }
+        }
+    }
+    drop(procs);
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        util::fail(failed.join("; "))
+    }
+}
+
 /// The environment of one external column.
 fn column_env(col: &Column, bins: &Servers) -> Vec<(&'static str, OsString)> {
     let mut env: Vec<(&'static str, OsString)> = vec![

@@ -11,6 +11,7 @@ mod bench;
 mod ci;
 mod fuzz;
 mod interop;
+mod python;
 mod servers;
 mod util;
 
@@ -32,6 +33,9 @@ commands:
   interop [--report] [--only COLUMN,...]
                     the conformance suite against diod and ZeroFS 0.19.1 over TCP and
                     unix sockets; --report rewrites docs/INTEROP.md (the matrix)
+  python [PYTEST ARGS...]
+                    build the zerofs9p wheel (bindings/python) into a cached venv and
+                    run its pytest suite (MemServer at every generation)
   servers           install the real 9P servers the differential tests need
                     (diod via apt-get, ZeroFS 0.19.1 via cargo install, cached)
   help              this text
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         "fuzz" => fuzz::main(rest),
         "bench" => bench::main(rest),
         "interop" => interop::main(rest),
+        "python" => python::main(rest),
         "servers" => servers::main(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
