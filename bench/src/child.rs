@@ -18,8 +18,36 @@ use crate::workload::{Sizes, Workload};
 pub enum ClientKind {
     /// crates/zerofs-client.
     Ours,
-    /// ZeroFS's published zerofs-client 0.1.x.
+    /// ZeroFS's published zerofs-client: 0.1.x, or 0.4.0 against a `9P2000.L.Z` server
+    /// (see [`Reference`]).
     Theirs,
+}
+
+/// Which published reference client `theirs` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reference {
+    /// zerofs-client 0.1.4 (`9P2000.L.zerofs2` and plain 9P2000.L).
+    V01,
+    /// zerofs-client 0.4.0 (only `9P2000.L.Z`: ZeroFS 2.1 and later).
+    V04,
+}
+
+impl Reference {
+    /// The crate version, as on the command line and in reports.
+    pub fn version(self) -> &'static str {
+        match self {
+            Reference::V01 => crate::REFERENCE_VERSION,
+            Reference::V04 => crate::REFERENCE_VERSION_Z,
+        }
+    }
+
+    /// Parses [`version`](Self::version).
+    pub fn parse(s: &str) -> Result<Reference, String> {
+        [Reference::V01, Reference::V04]
+            .into_iter()
+            .find(|r| r.version() == s)
+            .ok_or_else(|| format!("unknown reference client {s:?}"))
+    }
 }
 
 impl ClientKind {
@@ -49,6 +77,8 @@ impl ClientKind {
 pub struct ChildArgs {
     /// The client crate.
     pub client: ClientKind,
+    /// Which reference client `theirs` is.
+    pub reference: Reference,
     /// The workloads (exactly one for `run`).
     pub workloads: Vec<Workload>,
     /// Client target string.
@@ -66,6 +96,7 @@ impl ChildArgs {
     pub fn parse(args: &[String]) -> Result<ChildArgs, String> {
         let mut out = ChildArgs {
             client: ClientKind::Theirs,
+            reference: Reference::V01,
             workloads: Vec::new(),
             target: String::new(),
             aname: String::new(),
@@ -76,6 +107,7 @@ impl ChildArgs {
         while let Some(flag) = it.next() {
             match flag.as_str() {
                 "--client" => out.client = ClientKind::parse(&flag_value(&mut it, flag)?)?,
+                "--reference" => out.reference = Reference::parse(&flag_value(&mut it, flag)?)?,
                 // Exact names here: the driver never means a group.
                 "--workload" | "--workloads" => {
                     out.workloads = flag_value(&mut it, flag)?
@@ -109,6 +141,8 @@ impl ChildArgs {
         let mut v = vec![
             "--client".into(),
             self.client.name().into(),
+            "--reference".into(),
+            self.reference.version().into(),
             "--workload".into(),
             names.join(","),
             "--run-id".into(),
@@ -213,6 +247,7 @@ fn run_inner(a: &ChildArgs) -> Result<(), Failed> {
         return Ok(());
     }
     match a.client {
+        ClientKind::Theirs if a.reference == Reference::V04 => run_with!(theirs04, &rt, a),
         ClientKind::Theirs => run_with!(theirs, &rt, a),
         #[cfg(feature = "ours")]
         ClientKind::Ours => run_with!(ours, &rt, a),
@@ -224,6 +259,7 @@ fn run_inner(a: &ChildArgs) -> Result<(), Failed> {
 fn prepare_inner(a: &ChildArgs) -> Result<(), Failed> {
     let rt = runtime()?;
     match a.client {
+        ClientKind::Theirs if a.reference == Reference::V04 => prepare_with!(theirs04, &rt, a),
         ClientKind::Theirs => prepare_with!(theirs, &rt, a),
         #[cfg(feature = "ours")]
         ClientKind::Ours => prepare_with!(ours, &rt, a),
@@ -279,6 +315,7 @@ mod tests {
     fn child_args_round_trip() {
         let a = ChildArgs {
             client: ClientKind::Ours,
+            reference: Reference::V04,
             workloads: vec![Workload::W4],
             target: "unix:/tmp/x.sock".into(),
             aname: "/srv/export".into(),

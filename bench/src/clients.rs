@@ -336,6 +336,7 @@ macro_rules! workloads {
 #[cfg(feature = "ours")]
 workloads!(ours, zerofs_client);
 workloads!(theirs, zerofs_client_ref);
+workloads!(theirs04, zerofs_client_ref04);
 
 #[cfg(test)]
 mod tests {

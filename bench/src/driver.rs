@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::child::{ChildArgs, ClientKind, OURS_BUILT, PREPARED};
+use crate::child::{ChildArgs, ClientKind, OURS_BUILT, PREPARED, Reference};
 use crate::outcome::{ERROR, GO, Outcome, READY};
 use crate::proc::Proc;
 use crate::report::{Results, Run, rate, shorten};
@@ -133,6 +133,7 @@ fn prepare(
 ) -> Result<(), ChildError> {
     let args = ChildArgs {
         client,
+        reference: server.kind.reference(),
         workloads: workloads.to_vec(),
         target: server.target.clone(),
         aname: server.aname.clone(),
@@ -229,6 +230,7 @@ fn measure_server(kind: ServerKind, opts: &Options, next_run: &mut u64, results:
                 *next_run += 1;
                 let args = ChildArgs {
                     client,
+                    reference: kind.reference(),
                     workloads: vec![w],
                     target: server.target.clone(),
                     aname: server.aname.clone(),
@@ -294,6 +296,7 @@ fn measure_physical(opts: &Options, results: &mut Results) {
         for rep in 0..opts.reps {
             let args = ChildArgs {
                 client: ClientKind::Theirs,
+                reference: Reference::V01,
                 workloads: vec![w],
                 target: String::new(),
                 aname: String::new(),
@@ -348,12 +351,13 @@ fn render(results: &Results, opts: &Options, command_line: &str) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "- Command: `{command_line}`\n- Machine: {cores} cores, `{}`; rustc: {}\n- Date: {}\n\
-         - Reference client: zerofs-client {} (crates.io); repetitions per client: {}, \
+         - Reference client: zerofs-client {} (crates.io; {} on zerofs-2.3); repetitions per client: {}, \
          alternating ours/theirs (who goes first alternates too), each in a fresh process; transport: {:?}\n\n",
         cpu_model(),
         first_line(Command::new("rustc").arg("--version")),
         first_line(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])),
         crate::REFERENCE_VERSION,
+        crate::REFERENCE_VERSION_Z,
         opts.reps,
         opts.transport,
     ));

@@ -28,6 +28,8 @@ use crate::workload::{Sizes, Workload};
 
 /// The reference client measured as `theirs` (pinned in Cargo.toml).
 pub const REFERENCE_VERSION: &str = "0.1.4";
+/// The reference client measured as `theirs` on `9P2000.L.Z` servers (pinned in Cargo.toml).
+pub const REFERENCE_VERSION_Z: &str = "0.4.0";
 
 const USAGE: &str = "\
 usage: zerofs-bench [compare] [OPTIONS]
@@ -35,7 +37,8 @@ usage: zerofs-bench [compare] [OPTIONS]
 
 compare options:
   --quick                 smoke sizes (a tenth of the work or less) and 3 repetitions
-  --servers LIST          memserver-gen2,memserver-plain,diod,zerofs (default: all)
+  --servers LIST          memserver-gen2,memserver-plain,diod,zerofs,zerofs-2.3
+                          (default: all but zerofs-2.3)
   --workloads LIST        W1..W8; W4 = W4 + W4at, W8 = W8unix + W8tcp (default: all)
   --size-scale F          multiply counts and byte totals by F
   --sizes K=V,...         override single sizes (w1_ops, w2_files, w3_files, small_file,
@@ -46,6 +49,8 @@ compare options:
   --memserver-bin PATH    zerofs-memserver binary (default $ZEROFS_BENCH_MEMSERVER)
   --diod-bin PATH         diod (default: on PATH or /usr/sbin/diod)
   --zerofs-bin PATH       ZeroFS 0.19.1 (default $ZEROFS_CLIENT_ZEROFS or the xtask cache)
+  --zerofs-2.3-bin PATH   ZeroFS 2.3.0, built from source (default $ZEROFS_HEAD_BIN);
+                          measured against ZeroFS's client 0.4.0 (it speaks only .Z)
   --out FILE              also write the Markdown report to FILE";
 
 fn env_path(key: &str) -> Option<PathBuf> {
@@ -59,6 +64,7 @@ fn default_bins() -> Binaries {
         memserver: env_path("ZEROFS_BENCH_MEMSERVER"),
         diod: Some(zerofs_testenv::diod_binary()),
         zerofs: Some(zerofs_testenv::zerofs_binary()),
+        zerofs23: env_path("ZEROFS_HEAD_BIN"),
     }
 }
 
@@ -69,7 +75,7 @@ fn parse_compare(args: &[String], bins: Binaries) -> Result<Option<driver::Optio
     let mut spec = String::new();
     let mut reps = None;
     let mut opts = driver::Options {
-        servers: ServerKind::ALL.to_vec(),
+        servers: ServerKind::DEFAULT.to_vec(),
         workloads: Workload::ALL.to_vec(),
         sizes: Sizes::FULL,
         reps: 5,
@@ -111,6 +117,7 @@ fn parse_compare(args: &[String], bins: Binaries) -> Result<Option<driver::Optio
             "--memserver-bin" => opts.bins.memserver = Some(flag_value(&mut it, flag)?.into()),
             "--diod-bin" => opts.bins.diod = Some(flag_value(&mut it, flag)?.into()),
             "--zerofs-bin" => opts.bins.zerofs = Some(flag_value(&mut it, flag)?.into()),
+            "--zerofs-2.3-bin" => opts.bins.zerofs23 = Some(flag_value(&mut it, flag)?.into()),
             "--out" => opts.out = Some(flag_value(&mut it, flag)?.into()),
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown option {other:?}")),
@@ -174,7 +181,7 @@ mod tests {
         let o = parse(&[]).unwrap().unwrap();
         assert_eq!(o.sizes, Sizes::FULL);
         assert_eq!(o.reps, 5);
-        assert_eq!(o.servers, ServerKind::ALL);
+        assert_eq!(o.servers, ServerKind::DEFAULT);
         assert_eq!(o.workloads, Workload::ALL);
         assert_eq!(o.transport, Transport::Unix);
     }

@@ -1,6 +1,6 @@
 //! The servers under test, each a child process in its own temp dir, stopped on drop: the
-//! memserver (gen 2 and plain, with `--control-stdin` for its frame counters), diod and
-//! ZeroFS 0.19.1.
+//! memserver (gen 2 and plain, with `--control-stdin` for its frame counters), diod,
+//! ZeroFS 0.19.1 and, when its binary is given, ZeroFS 2.3 (`9P2000.L.Z`, built from source).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::child::Reference;
 use crate::proc::Proc;
 
 /// Longest wait for a server to answer its first `Tversion` (ZeroFS cold start).
@@ -29,15 +30,26 @@ pub enum ServerKind {
     Diod,
     /// ZeroFS 0.19.1 from the crate registry.
     Zerofs,
+    /// ZeroFS 2.3.0 (`9P2000.L.Z`), built from source (not in the default set: CI has none).
+    Zerofs23,
 }
 
 impl ServerKind {
-    /// Every server, in report order.
-    pub const ALL: [ServerKind; 4] = [
+    /// The servers measured when none are named, in report order.
+    pub const DEFAULT: [ServerKind; 4] = [
         ServerKind::MemGen2,
         ServerKind::MemPlain,
         ServerKind::Diod,
         ServerKind::Zerofs,
+    ];
+
+    /// Every server `--servers` accepts.
+    pub const ALL: [ServerKind; 5] = [
+        ServerKind::MemGen2,
+        ServerKind::MemPlain,
+        ServerKind::Diod,
+        ServerKind::Zerofs,
+        ServerKind::Zerofs23,
     ];
 
     /// The name on the command line and in tables.
@@ -47,6 +59,15 @@ impl ServerKind {
             ServerKind::MemPlain => "memserver-plain",
             ServerKind::Diod => "diod",
             ServerKind::Zerofs => "zerofs",
+            ServerKind::Zerofs23 => "zerofs-2.3",
+        }
+    }
+
+    /// Which reference client `theirs` is on this server.
+    pub fn reference(self) -> Reference {
+        match self {
+            ServerKind::Zerofs23 => Reference::V04,
+            _ => Reference::V01,
         }
     }
 
@@ -64,7 +85,7 @@ impl ServerKind {
                 .find(|k| k.name().eq_ignore_ascii_case(item))
                 .ok_or_else(|| {
                     format!(
-                        "unknown server {item:?} (memserver-gen2, memserver-plain, diod, zerofs)"
+                        "unknown server {item:?} (memserver-gen2, memserver-plain, diod, zerofs, zerofs-2.3)"
                     )
                 })?;
             if !out.contains(&kind) {
@@ -99,6 +120,8 @@ pub struct Binaries {
     pub diod: Option<PathBuf>,
     /// ZeroFS 0.19.1's `zerofs`.
     pub zerofs: Option<PathBuf>,
+    /// ZeroFS 2.3.0's `zerofs` (`--zerofs-2.3-bin`, `$ZEROFS_HEAD_BIN`).
+    pub zerofs23: Option<PathBuf>,
 }
 
 /// A directory removed on drop.
@@ -206,13 +229,15 @@ impl Server {
                 cmd.args(["-L", "stderr"]);
                 (cmd, export.to_string_lossy().into_owned())
             }
-            ServerKind::Zerofs => {
-                let bin = bins
-                    .zerofs
-                    .as_ref()
+            ServerKind::Zerofs | ServerKind::Zerofs23 => {
+                let bin = match kind {
+                    ServerKind::Zerofs => bins.zerofs.as_ref(),
+                    _ => bins.zerofs23.as_ref(),
+                };
+                let bin = bin
                     .filter(|p| p.is_file())
-                    .ok_or_else(|| missing("zerofs 0.19.1"))?;
-                let config = zerofs_config(&dir.0, &sock, tcp);
+                    .ok_or_else(|| missing(kind.name()))?;
+                let config = zerofs_config(&dir.0, &sock, tcp, kind == ServerKind::Zerofs23);
                 let config_path = dir.0.join("zerofs.toml");
                 std::fs::write(&config_path, config)
                     .map_err(|e| format!("write zerofs config: {e}"))?;
@@ -342,14 +367,25 @@ pub fn parse_counters(lines: &[String]) -> Result<Frames, String> {
     }
 }
 
-fn zerofs_config(data: &Path, sock: &Path, tcp: Option<SocketAddr>) -> String {
+/// ZeroFS's config. 2.x (`head`) refuses a `file://` store (its start-up check needs
+/// conditional writes), so it gets the in-memory one, and its telemetry is turned off.
+fn zerofs_config(data: &Path, sock: &Path, tcp: Option<SocketAddr>, head: bool) -> String {
     let addresses = tcp.map(|a| format!("\"{a}\"")).unwrap_or_default();
+    let url = if head {
+        "memory:///zerofs".to_owned()
+    } else {
+        format!("file://{}", data.join("store").display())
+    };
+    let telemetry = if head {
+        "\n[telemetry]\nenabled = false\n"
+    } else {
+        ""
+    };
     format!(
         "[cache]\ndir = \"{cache}\"\ndisk_size_gb = 1.0\nmemory_size_gb = 0.25\n\n\
-         [storage]\nurl = \"file://{store}\"\nencryption_password = \"${{ZEROFS_PASSWORD}}\"\n\n\
-         [servers.ninep]\naddresses = [{addresses}]\nunix_socket = \"{sock}\"\n",
+         [storage]\nurl = \"{url}\"\nencryption_password = \"${{ZEROFS_PASSWORD}}\"\n\n\
+         [servers.ninep]\naddresses = [{addresses}]\nunix_socket = \"{sock}\"\n{telemetry}",
         cache = data.join("cache").display(),
-        store = data.join("store").display(),
         sock = sock.display(),
     )
 }
@@ -437,14 +473,18 @@ mod tests {
 
     #[test]
     fn zerofs_config_names_the_listeners() {
-        let c = zerofs_config(Path::new("/d"), Path::new("/d/s.sock"), None);
+        let c = zerofs_config(Path::new("/d"), Path::new("/d/s.sock"), None, false);
         assert!(c.contains("addresses = []\nunix_socket = \"/d/s.sock\""));
         assert!(c.contains("url = \"file:///d/store\""));
+        assert!(!c.contains("telemetry"));
         let c = zerofs_config(
             Path::new("/d"),
             Path::new("/d/s.sock"),
             Some("127.0.0.1:9".parse().unwrap()),
+            true,
         );
         assert!(c.contains("addresses = [\"127.0.0.1:9\"]"));
+        assert!(c.contains("url = \"memory:///zerofs\""));
+        assert!(c.contains("[telemetry]\nenabled = false"));
     }
 }
