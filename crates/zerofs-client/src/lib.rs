@@ -34,6 +34,7 @@
 
 mod client;
 mod coalesce;
+mod connect_cause;
 mod ctx;
 mod dir;
 mod error;
@@ -55,6 +56,7 @@ pub mod stream;
 pub use bytes::Bytes;
 
 pub use crate::client::{Client, ClientBuilder};
+pub use crate::connect_cause::ConnectCause;
 pub use crate::dir::Dir;
 pub use crate::error::ZeroFsError;
 pub use crate::file::File;

@@ -214,7 +214,6 @@ async fn restore_walked(conn: &Arc<Conn>, dialect: Dialect, p: &Plan, root: &Roo
         return Ok(false);
     };
     let bound = match dialect {
-        Dialect::Plain => rewalk(conn, p, root, path).await?,
         Dialect::Zerofs | Dialect::Zerofs2 => {
             let Some(qid) = p.qid else { return Ok(false) };
             let msg = Message::Trebind(Trebind {
@@ -244,6 +243,8 @@ async fn restore_walked(conn: &Arc<Conn>, dialect: Dialect, p: &Plan, root: &Roo
             });
             matches!(ask(conn, msg).await?, Message::Rrebind(_))
         }
+        // Plain, and any dialect this code does not know: walk the path again.
+        _ => rewalk(conn, p, root, path).await?,
     };
     if !bound {
         return Ok(false);
