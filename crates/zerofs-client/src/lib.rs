@@ -46,6 +46,8 @@ mod path;
 mod records;
 mod resolve;
 mod tree;
+#[cfg(feature = "stream")]
+mod tree_walk;
 mod walk;
 
 #[cfg(feature = "tokio-io")]
@@ -63,6 +65,8 @@ pub use crate::file::File;
 pub use crate::records::*;
 #[cfg(feature = "stream")]
 pub use crate::stream::DirStream;
+#[cfg(feature = "stream")]
+pub use crate::tree_walk::{Walk, WalkEntry};
 pub use zerofs_session::Backoff;
 
 #[cfg(doctest)]

@@ -4,6 +4,7 @@ mod builder;
 pub(crate) mod data;
 mod meta;
 mod namespace;
+mod std_like;
 
 use std::fmt;
 use std::sync::Arc;
