@@ -23,6 +23,7 @@ impl Client {
     /// assert_eq!(client.read_to_string("/greeting").await?, "hello");
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(level = "debug", name = "read_to_string", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn read_to_string(&self, path: impl AsRef<Path>) -> Result<String, ZeroFsError> {
         let path = path.as_ref();
         let bytes = self.read(path).await?;
@@ -36,12 +37,14 @@ impl Client {
 
     /// The attributes of `path` itself, not following a final symlink: the same as
     /// [`stat`](Self::stat), under `std::fs::symlink_metadata`'s name.
+    #[tracing::instrument(level = "debug", name = "symlink_metadata", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn symlink_metadata(&self, path: impl AsRef<Path>) -> Result<Metadata, ZeroFsError> {
         self.stat(path).await
     }
 
     /// Sets the permission bits (`mode & 0o7777`): [`chmod`](Self::chmod) under
     /// `std::fs::set_permissions`'s name (and its `()` result).
+    #[tracing::instrument(level = "debug", name = "set_permissions", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn set_permissions(
         &self,
         path: impl AsRef<Path>,
@@ -55,6 +58,7 @@ impl Client {
     /// copied. No ZeroFS dialect has a server-side copy, so the data travels through the
     /// client: pipelined reads of 8 MiB, each written back before the next (memory stays
     /// bounded for any file size). Copying a file onto itself empties it, as with std.
+    #[tracing::instrument(level = "debug", name = "copy", skip_all, fields(path = %from.as_ref().display()), err(level = "debug", Display))]
     pub async fn copy(
         &self,
         from: impl AsRef<Path>,
