@@ -41,4 +41,5 @@ zerofs_conformance::conformance_tests!(
     std_like_read_write_copy,
     std_like_metadata_aliases,
     walk_recursive_tree,
+    advisory_locks,
 );

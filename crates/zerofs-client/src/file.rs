@@ -60,7 +60,7 @@ impl File {
         }
     }
 
-    fn check(&self) -> Result<(), ZeroFsError> {
+    pub(crate) fn check(&self) -> Result<(), ZeroFsError> {
         if self.closed.load(Ordering::Acquire) {
             Err(ZeroFsError::Closed)
         } else {
@@ -68,8 +68,12 @@ impl File {
         }
     }
 
+    /// The shared state and the opened fid.
+    pub(crate) fn parts(&self) -> (&Ctx, &Fid) {
+        (&self.cx, &self.fid)
+    }
+
     /// The path the file was opened by (for display).
-    #[cfg(feature = "tokio-io")]
     pub(crate) fn display(&self) -> &str {
         &self.path
     }

@@ -40,6 +40,7 @@ mod dir;
 mod error;
 mod file;
 mod listing;
+mod lock;
 mod nodes;
 mod open;
 mod path;
@@ -62,6 +63,7 @@ pub use crate::connect_cause::ConnectCause;
 pub use crate::dir::Dir;
 pub use crate::error::ZeroFsError;
 pub use crate::file::File;
+pub use crate::lock::{LockConflict, LockKind};
 pub use crate::records::*;
 #[cfg(feature = "stream")]
 pub use crate::stream::DirStream;

@@ -119,3 +119,68 @@ pub async fn walk_recursive_tree(fx: Fixture) {
     c.close().await;
     assert!(matches!(c.walk(&root), Err(ZeroFsError::Closed)));
 }
+
+/// Advisory locks between two clients: try_lock, conflicting_lock, a waiting lock that is
+/// granted once the holder unlocks, and disjoint byte ranges.
+pub async fn advisory_locks(fx: Fixture) {
+    use std::time::Duration;
+    use zerofs_client::{LockKind, OpenOptions};
+    let (a, b) = (fx.client().await, fx.client().await);
+    let p = fx.p("/locked");
+    a.write(&p, "0123456789").await.unwrap();
+    let fa = a.open(&p, OpenOptions::read_write()).await.unwrap();
+    let fb = b.open(&p, OpenOptions::read_write()).await.unwrap();
+    assert!(fa.try_lock().await.unwrap());
+    if fb.try_lock().await.unwrap() {
+        // POSIX record locks belong to a process: a server that is one process (diod) does
+        // not see its two connections conflict. The memserver and ZeroFS must.
+        assert!(
+            fx.server.is_none(),
+            "the memserver enforces locks between connections"
+        );
+        fx.skip("the server does not make locks of two connections conflict");
+        return;
+    }
+    assert!(!fb.try_lock_shared().await.unwrap());
+    let held = fb
+        .conflicting_lock(LockKind::Shared, 0, 0)
+        .await
+        .unwrap()
+        .expect("a's lock conflicts");
+    assert_eq!(held.kind, LockKind::Exclusive);
+    let waiter = {
+        let fb = fb.clone();
+        tokio::spawn(async move { fb.lock().await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!waiter.is_finished(), "b waits while a holds the lock");
+    fa.unlock().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .expect("b gets the lock once a releases it")
+        .unwrap()
+        .unwrap();
+    assert!(!fa.try_lock_shared().await.unwrap());
+    fb.unlock().await.unwrap();
+    assert_eq!(
+        fb.conflicting_lock(LockKind::Exclusive, 0, 0)
+            .await
+            .unwrap(),
+        None
+    );
+    // Disjoint ranges do not conflict; overlapping ones do.
+    assert!(
+        fa.lock_range(LockKind::Exclusive, 0, 5, false)
+            .await
+            .unwrap()
+    );
+    assert!(
+        fb.lock_range(LockKind::Exclusive, 5, 5, false)
+            .await
+            .unwrap()
+    );
+    assert!(!fb.lock_range(LockKind::Shared, 4, 2, false).await.unwrap());
+    assert!(fa.try_lock_shared().await.is_ok());
+    fa.close().await;
+    assert!(matches!(fa.lock().await, Err(ZeroFsError::Closed)));
+}
