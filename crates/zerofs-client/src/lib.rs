@@ -10,7 +10,7 @@
 //!
 //! Features (all on by default, as in ZeroFS's own client): `tokio-io` ([`File::cursor`],
 //! [`io::FileCursor`]), `stream` ([`Dir::entries`], [`DirStream`]), `serde` (derives on the
-//! data records).
+//! data records). Off by default: `metrics` ([`Client::publish_metrics`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -41,6 +41,8 @@ mod error;
 mod file;
 mod listing;
 mod lock;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod nodes;
 mod open;
 mod path;
