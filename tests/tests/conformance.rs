@@ -38,4 +38,8 @@ zerofs_conformance::conformance_tests!(
     round_trips,
     server_restart_mid_workload,
     proxy_cuts_connections,
+    std_like_read_write_copy,
+    std_like_metadata_aliases,
+    walk_recursive_tree,
+    advisory_locks,
 );

@@ -17,7 +17,12 @@ use crate::message::MessageType;
 /// assert!(!d.has_envelope(MessageType::Twrite));
 /// assert!(Dialect::Z.has_envelope(MessageType::Twrite));
 /// ```
+///
+/// `#[non_exhaustive]`: ZeroFS has added a dialect every few releases (`.zerofs`, `.zerofs2`,
+/// `.Z`); the next must not break servers, proxies and clients that match on the ones they
+/// know. Prefer the capability queries ([`Dialect::allows`], `has_gen1`...) to matching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Dialect {
     /// Plain `9P2000.L`: the standard messages only.
     Plain,

@@ -117,6 +117,7 @@ impl Dir {
     /// one server batch with `None`. **An empty result means the end of the directory**
     /// (`Some(0)` also returns empty). After the end, calls return empty without a round
     /// trip until [`rewind`](Self::rewind).
+    #[tracing::instrument(level = "debug", name = "dir.next_batch", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn next_batch(&self, max_entries: Option<u32>) -> Result<Vec<DirEntry>, ZeroFsError> {
         self.check()?;
         if max_entries == Some(0) {
@@ -139,6 +140,7 @@ impl Dir {
     }
 
     /// Restarts the listing from the first entry (no round trip; the listing fid stays open).
+    #[tracing::instrument(level = "debug", name = "dir.rewind", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn rewind(&self) -> Result<(), ZeroFsError> {
         self.check()?;
         let mut l = self.listing.lock().await;
@@ -155,6 +157,7 @@ impl Dir {
     }
 
     /// The directory's own attributes.
+    #[tracing::instrument(level = "debug", name = "dir.metadata", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn metadata(&self) -> Result<Metadata, ZeroFsError> {
         self.check()?;
         Ok(Metadata::from_stat(
@@ -163,6 +166,7 @@ impl Dir {
     }
 
     /// Changes the directory's own attributes; returns the metadata after the change.
+    #[tracing::instrument(level = "debug", name = "dir.set_attr", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn set_attr(&self, attrs: SetAttrs) -> Result<Metadata, ZeroFsError> {
         self.check()?;
         let wire = attrs.to_wire(self.fid().id())?;
@@ -172,6 +176,7 @@ impl Dir {
     }
 
     /// Opens the child `name` (see [`Client::open`](crate::Client::open) for `opts`).
+    #[tracing::instrument(level = "debug", name = "dir.open_at", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn open_at(&self, name: &[u8], opts: OpenOptions) -> Result<Arc<File>, ZeroFsError> {
         crate::open::access(&opts)?;
         let (name, d) = self.child(name)?;
@@ -183,6 +188,7 @@ impl Dir {
     }
 
     /// Opens the child directory `name` (`NotADirectory` for anything else).
+    #[tracing::instrument(level = "debug", name = "dir.open_dir_at", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn open_dir_at(&self, name: &[u8]) -> Result<Arc<Dir>, ZeroFsError> {
         let (name, d) = self.child(name)?;
         let (fid, stat) = self
@@ -197,6 +203,7 @@ impl Dir {
     }
 
     /// The attributes of the child `name` itself (never follows a symlink).
+    #[tracing::instrument(level = "debug", name = "dir.metadata_at", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn metadata_at(&self, name: &[u8]) -> Result<Metadata, ZeroFsError> {
         let (name, d) = self.child(name)?;
         let stat = self
@@ -209,6 +216,7 @@ impl Dir {
 
     /// Changes the attributes of the child `name` without opening it (works on symlinks and
     /// fifos); returns the metadata after the change.
+    #[tracing::instrument(level = "debug", name = "dir.set_attr_at", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn set_attr_at(&self, name: &[u8], attrs: SetAttrs) -> Result<Metadata, ZeroFsError> {
         let (name, d) = self.child(name)?;
         let wire = attrs.to_wire(0)?;
@@ -225,6 +233,7 @@ impl Dir {
     }
 
     /// Creates the child directory `name`.
+    #[tracing::instrument(level = "debug", name = "dir.create_dir_at", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn create_dir_at(&self, name: &[u8], mode: u32) -> Result<Metadata, ZeroFsError> {
         let (name, d) = self.child(name)?;
         Ok(Metadata::from_stat(
@@ -233,6 +242,7 @@ impl Dir {
     }
 
     /// Creates the symlink `name` → `target` (stored verbatim).
+    #[tracing::instrument(level = "debug", name = "dir.symlink_at", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn symlink_at(&self, name: &[u8], target: &[u8]) -> Result<Metadata, ZeroFsError> {
         let (name, d) = self.child(name)?;
         let target = Bytes::copy_from_slice(target);
@@ -243,6 +253,7 @@ impl Dir {
 
     /// Creates the hard link `new_name` here to `original_name` in `original_dir` (which may
     /// be `self`); returns the file's metadata with the new link count.
+    #[tracing::instrument(level = "debug", name = "dir.link_at", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn link_at(
         &self,
         original_dir: &Dir,
@@ -263,6 +274,7 @@ impl Dir {
     }
 
     /// Creates a fifo, socket or device node `name`.
+    #[tracing::instrument(level = "debug", name = "dir.mknod_at", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn mknod_at(
         &self,
         name: &[u8],
@@ -280,12 +292,14 @@ impl Dir {
     }
 
     /// Removes the non-directory child `name`.
+    #[tracing::instrument(level = "debug", name = "dir.remove_file_at", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn remove_file_at(&self, name: &[u8]) -> Result<(), ZeroFsError> {
         let (name, d) = self.child(name)?;
         self.cx.unlink(self.fid(), name, false).await.at(&d)
     }
 
     /// Removes the empty child directory `name`.
+    #[tracing::instrument(level = "debug", name = "dir.remove_dir_at", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn remove_dir_at(&self, name: &[u8]) -> Result<(), ZeroFsError> {
         let (name, d) = self.child(name)?;
         self.cx.unlink(self.fid(), name, true).await.at(&d)
@@ -293,6 +307,7 @@ impl Dir {
 
     /// Renames the child `old_name` to `new_name` in `new_dir` (which may be `self`),
     /// replacing an existing target.
+    #[tracing::instrument(level = "debug", name = "dir.rename_at", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn rename_at(
         &self,
         old_name: &[u8],
@@ -309,6 +324,7 @@ impl Dir {
     }
 
     /// The target of the symlink `name`, verbatim.
+    #[tracing::instrument(level = "debug", name = "dir.read_link_at", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn read_link_at(&self, name: &[u8]) -> Result<Vec<u8>, ZeroFsError> {
         let (name, d) = self.child(name)?;
         let fid = self

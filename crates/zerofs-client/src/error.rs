@@ -1,9 +1,11 @@
 //! [`ZeroFsError`]: every failure of the client, with errno and `std::io::Error` conversions.
 
-use std::io;
+use std::{fmt, io};
 
 use zerofs_9p_proto::consts::errno;
 use zerofs_session::SessionError;
+
+use crate::connect_cause::ConnectCause;
 
 /// An error from a ZeroFS client operation.
 ///
@@ -18,79 +20,66 @@ use zerofs_session::SessionError;
 /// let back = io.get_ref().and_then(|e| e.downcast_ref::<ZeroFsError>()).unwrap();
 /// assert_eq!(back.to_errno(), 2); // ENOENT
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ZeroFsError {
     /// ENOENT.
-    #[error("not found: {path}")]
     NotFound {
         /// The path.
         path: String,
     },
     /// EACCES.
-    #[error("permission denied: {path}")]
     PermissionDenied {
         /// The path.
         path: String,
     },
     /// EPERM.
-    #[error("operation not permitted: {path}")]
     NotPermitted {
         /// The path.
         path: String,
     },
     /// EEXIST.
-    #[error("already exists: {path}")]
     AlreadyExists {
         /// The path.
         path: String,
     },
     /// ENOTDIR.
-    #[error("not a directory: {path}")]
     NotADirectory {
         /// The path.
         path: String,
     },
     /// EISDIR.
-    #[error("is a directory: {path}")]
     IsADirectory {
         /// The path.
         path: String,
     },
     /// ENOTEMPTY.
-    #[error("directory not empty: {path}")]
     DirectoryNotEmpty {
         /// The path.
         path: String,
     },
     /// ENAMETOOLONG: a component over 255 bytes.
-    #[error("name too long: {name}")]
     NameTooLong {
         /// The offending name (or path, when the server reported it).
         name: String,
     },
     /// EINVAL.
-    #[error("invalid argument: {message}")]
     InvalidArgument {
         /// What was invalid.
         message: String,
     },
     /// ELOOP: more than 40 symlinks while resolving.
-    #[error("too many levels of symbolic links: {path}")]
     TooManySymlinks {
         /// The path.
         path: String,
     },
     /// EBADF: the client, file or directory handle was closed.
-    #[error("handle is closed")]
     Closed,
     /// EIO: the initial connection failed.
-    #[error("connection failed: {message}")]
     ConnectFailed {
         /// Why.
         message: String,
     },
     /// Any other server errno.
-    #[error("i/o error (errno {errno}): {path}: {message}")]
     Io {
         /// The errno.
         errno: i32,
@@ -101,27 +90,70 @@ pub enum ZeroFsError {
     },
     /// ESHUTDOWN (108): no server of the HA set is the serving leader (every one answered
     /// `ENOTCONN` for the whole retry horizon).
-    #[error("no serving leader for {path}: every server of the set refused as not the leader")]
     NotLeader {
         /// The path.
         path: String,
     },
     /// ESTALE (116): the server no longer knows the handle (reopen it), or — from a sync —
     /// its durability lineage changed since earlier writes.
-    #[error(
-        "stale: {path}: the server lost this handle or its durability lineage changed; \
-         reopen the handle, and writes made before this error may not be durable"
-    )]
     Stale {
         /// The path.
         path: String,
     },
     /// EIO: the server broke the protocol, or the transport failed.
-    #[error("protocol error: {message}")]
     Protocol {
         /// What happened.
         message: String,
     },
+}
+
+impl fmt::Display for ZeroFsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ZeroFsError::NotFound { path } => write!(f, "not found: {path}"),
+            ZeroFsError::PermissionDenied { path } => write!(f, "permission denied: {path}"),
+            ZeroFsError::NotPermitted { path } => write!(f, "operation not permitted: {path}"),
+            ZeroFsError::AlreadyExists { path } => write!(f, "already exists: {path}"),
+            ZeroFsError::NotADirectory { path } => write!(f, "not a directory: {path}"),
+            ZeroFsError::IsADirectory { path } => write!(f, "is a directory: {path}"),
+            ZeroFsError::DirectoryNotEmpty { path } => write!(f, "directory not empty: {path}"),
+            ZeroFsError::NameTooLong { name } => write!(f, "name too long: {name}"),
+            ZeroFsError::InvalidArgument { message } => write!(f, "invalid argument: {message}"),
+            ZeroFsError::TooManySymlinks { path } => {
+                write!(f, "too many levels of symbolic links: {path}")
+            }
+            ZeroFsError::Closed => f.write_str("handle is closed"),
+            ZeroFsError::ConnectFailed { message } => write!(f, "connection failed: {message}"),
+            ZeroFsError::Io {
+                errno,
+                path,
+                message,
+            } => write!(f, "i/o error (errno {errno}): {path}: {message}"),
+            ZeroFsError::NotLeader { path } => write!(
+                f,
+                "no serving leader for {path}: every server of the set refused as not the leader"
+            ),
+            ZeroFsError::Stale { path } => write!(
+                f,
+                "stale: {path}: the server lost this handle or its durability lineage changed; \
+                 reopen the handle, and writes made before this error may not be durable"
+            ),
+            ZeroFsError::Protocol { message } => write!(f, "protocol error: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for ZeroFsError {
+    /// For [`ZeroFsError::ConnectFailed`] raised by this crate: the [`ConnectCause`] (refused,
+    /// unreachable, negotiation, attach, timeout...). `None` otherwise.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ZeroFsError::ConnectFailed { message } => {
+                ConnectCause::of_message(message).map(|c| c as &(dyn std::error::Error + 'static))
+            }
+            _ => None,
+        }
+    }
 }
 
 impl ZeroFsError {
@@ -185,11 +217,9 @@ impl ZeroFsError {
                 path: path.to_owned(),
             },
             SessionError::Stale { .. } => ZeroFsError::from_errno(errno::ESTALE, path),
-            SessionError::Connect {
-                message, target, ..
-            } => ZeroFsError::ConnectFailed {
-                message: format!("connecting to {target}: {message}"),
-            },
+            SessionError::Connect { ref target, .. } => {
+                ZeroFsError::connect_failed(&target.clone(), err)
+            }
             SessionError::TooLarge { .. } => ZeroFsError::invalid(format!("{path}: {err}")),
             SessionError::NotLeader => ZeroFsError::NotLeader {
                 path: path.to_owned(),
@@ -205,14 +235,16 @@ impl ZeroFsError {
         }
     }
 
-    /// The error a failed connect to `target` returns.
+    /// The error a failed connect to `target` returns: the cause's phrase leads the message,
+    /// so [`source`](std::error::Error::source) can name it.
     pub(crate) fn connect_failed(target: &str, err: SessionError) -> ZeroFsError {
-        let message = match err {
+        let cause = ConnectCause::of_session(&err);
+        let detail = match err {
             SessionError::Connect { message, .. } => message,
             other => other.to_string(),
         };
         ZeroFsError::ConnectFailed {
-            message: format!("connecting to {target}: {message}"),
+            message: format!("{} {target}: {detail}", cause.phrase()),
         }
     }
 
@@ -357,6 +389,8 @@ mod tests {
             target: "t".into(),
             message: "refused".into(),
             errno: None,
+            stage: zerofs_session::ConnectStage::Attach,
+            source: None,
         };
         assert!(matches!(
             ZeroFsError::from_session(conn, ""),

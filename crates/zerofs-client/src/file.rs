@@ -60,7 +60,7 @@ impl File {
         }
     }
 
-    fn check(&self) -> Result<(), ZeroFsError> {
+    pub(crate) fn check(&self) -> Result<(), ZeroFsError> {
         if self.closed.load(Ordering::Acquire) {
             Err(ZeroFsError::Closed)
         } else {
@@ -68,8 +68,12 @@ impl File {
         }
     }
 
+    /// The shared state and the opened fid.
+    pub(crate) fn parts(&self) -> (&Ctx, &Fid) {
+        (&self.cx, &self.fid)
+    }
+
     /// The path the file was opened by (for display).
-    #[cfg(feature = "tokio-io")]
     pub(crate) fn display(&self) -> &str {
         &self.path
     }
@@ -89,6 +93,7 @@ impl File {
     /// Reads up to `len` bytes at `offset`; a shorter result means end of file (empty past
     /// it). `len = 0` returns empty without a round trip. A read that fits one chunk returns
     /// the receive buffer itself.
+    #[tracing::instrument(level = "debug", name = "file.read_at", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn read_at(&self, offset: u64, len: u32) -> Result<Bytes, ZeroFsError> {
         self.check()?;
         if len == 0 {
@@ -103,18 +108,21 @@ impl File {
 
     /// Writes all of `data` at `offset` (copied once into a [`Bytes`]; see
     /// [`write_at_bytes`](Self::write_at_bytes)). A short write is `Io { errno: EIO }`.
+    #[tracing::instrument(level = "debug", name = "file.write_at", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn write_at(&self, offset: u64, data: &[u8]) -> Result<(), ZeroFsError> {
         self.write_at_bytes(offset, Bytes::copy_from_slice(data))
             .await
     }
 
     /// Writes all of `data` at `offset` without copying it.
+    #[tracing::instrument(level = "debug", name = "file.write_at_bytes", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn write_at_bytes(&self, offset: u64, data: Bytes) -> Result<(), ZeroFsError> {
         self.check()?;
         self.cx.write_all(&self.fid, offset, data, &self.path).await
     }
 
     /// The file's attributes (one `Tgetattr`).
+    #[tracing::instrument(level = "debug", name = "file.metadata", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn metadata(&self) -> Result<Metadata, ZeroFsError> {
         self.check()?;
         Ok(Metadata::from_stat(
@@ -123,12 +131,14 @@ impl File {
     }
 
     /// Truncates or extends the file to `size` bytes.
+    #[tracing::instrument(level = "debug", name = "file.set_len", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn set_len(&self, size: u64) -> Result<(), ZeroFsError> {
         self.check()?;
         self.cx.set_size(&self.fid, size).await.at(&self.path)
     }
 
     /// Changes attributes and returns the metadata after the change.
+    #[tracing::instrument(level = "debug", name = "file.set_attr", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn set_attr(&self, attrs: SetAttrs) -> Result<Metadata, ZeroFsError> {
         self.check()?;
         let wire = attrs.to_wire(self.fid.id())?;
@@ -141,6 +151,7 @@ impl File {
     /// (`Tfsyncdur` on this file's inode with the lineage token): [`ZeroFsError::Stale`]
     /// means the server's durability lineage changed, so writes made before it may not be
     /// durable. Elsewhere `Tfsync` (datasync 0).
+    #[tracing::instrument(level = "debug", name = "file.sync_all", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn sync_all(&self) -> Result<(), ZeroFsError> {
         self.check()?;
         self.cx.fsync(&self.fid, false).await.at(&self.path)
@@ -148,6 +159,7 @@ impl File {
 
     /// Flushes data to stable storage: as [`sync_all`](Self::sync_all) (at `.Z` with the
     /// DATASYNC bit; elsewhere `Tfsync` datasync 1).
+    #[tracing::instrument(level = "debug", name = "file.sync_data", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn sync_data(&self) -> Result<(), ZeroFsError> {
         self.check()?;
         self.cx.fsync(&self.fid, true).await.at(&self.path)
@@ -156,6 +168,7 @@ impl File {
     /// Allocates `len` bytes at `offset` (the file grows to cover the range; fallocate mode
     /// 0). The file must be open for writing. Needs `9P2000.L.Z`: on other dialects this is
     /// `Io { errno: EOPNOTSUPP }` without a round trip.
+    #[tracing::instrument(level = "debug", name = "file.allocate", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn allocate(&self, offset: u64, len: u64) -> Result<(), ZeroFsError> {
         self.fallocate(offset, len, crate::nodes::falloc::ALLOCATE)
             .await
@@ -163,6 +176,7 @@ impl File {
 
     /// Deallocates `len` bytes at `offset`: they read back as zeros and the size does not
     /// change (mode `PUNCH_HOLE | KEEP_SIZE`). `.Z` only, as [`allocate`](Self::allocate).
+    #[tracing::instrument(level = "debug", name = "file.punch_hole", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn punch_hole(&self, offset: u64, len: u64) -> Result<(), ZeroFsError> {
         self.fallocate(offset, len, crate::nodes::falloc::PUNCH_HOLE)
             .await
@@ -171,6 +185,7 @@ impl File {
     /// Zeroes `len` bytes at `offset`; with `keep_size` false the file grows to cover the
     /// range (mode `ZERO_RANGE`, with `KEEP_SIZE` when asked). `.Z` only, as
     /// [`allocate`](Self::allocate).
+    #[tracing::instrument(level = "debug", name = "file.zero_range", skip_all, fields(path = %self.path), err(level = "debug", Display))]
     pub async fn zero_range(
         &self,
         offset: u64,

@@ -10,7 +10,7 @@
 //!
 //! Features (all on by default, as in ZeroFS's own client): `tokio-io` ([`File::cursor`],
 //! [`io::FileCursor`]), `stream` ([`Dir::entries`], [`DirStream`]), `serde` (derives on the
-//! data records).
+//! data records). Off by default: `metrics` ([`Client::publish_metrics`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -34,11 +34,15 @@
 
 mod client;
 mod coalesce;
+mod connect_cause;
 mod ctx;
 mod dir;
 mod error;
 mod file;
 mod listing;
+mod lock;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod nodes;
 mod open;
 mod path;
@@ -46,6 +50,8 @@ mod records;
 mod resolve;
 pub mod transfer;
 mod tree;
+#[cfg(feature = "stream")]
+mod tree_walk;
 mod walk;
 
 #[cfg(feature = "tokio-io")]
@@ -56,12 +62,16 @@ pub mod stream;
 pub use bytes::Bytes;
 
 pub use crate::client::{Client, ClientBuilder};
+pub use crate::connect_cause::ConnectCause;
 pub use crate::dir::Dir;
 pub use crate::error::ZeroFsError;
 pub use crate::file::File;
+pub use crate::lock::{LockConflict, LockKind};
 pub use crate::records::*;
 #[cfg(feature = "stream")]
 pub use crate::stream::DirStream;
+#[cfg(feature = "stream")]
+pub use crate::tree_walk::{Walk, WalkEntry};
 pub use zerofs_session::Backoff;
 
 #[cfg(doctest)]

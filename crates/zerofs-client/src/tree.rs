@@ -1,4 +1,5 @@
-//! Whole-tree operations: `create_dir_all` and `remove_dir_all`.
+//! Whole-tree operations: `create_dir_all`, `remove_dir_all`, and the listing step they share
+//! with `walk`.
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -74,6 +75,30 @@ impl Ctx {
         Ok(())
     }
 
+    /// The tree walker's step, shared by `remove_dir_all` and `walk`: walks from `base` to the
+    /// directory `names`, lists it whole (one listing fid, released after), and returns the
+    /// directory's (unopened) fid with its entries.
+    pub(crate) async fn list_dir(
+        &self,
+        base: &Fid,
+        names: &[Bytes],
+        display: &str,
+    ) -> Result<(Fid, Vec<crate::records::DirEntry>), ZeroFsError> {
+        let (dir, stat) = if names.is_empty() {
+            (self.walk(base, &[]).await.at(display)?, None)
+        } else {
+            self.walk_maybe_stat(base, names).await.at(display)?
+        };
+        if crate::walk::node_is_dir(&dir, stat.as_ref()) == Some(false) {
+            return Err(ZeroFsError::NotADirectory {
+                path: display.to_owned(),
+            });
+        }
+        let listing = self.open_listing(&dir).await.at(display)?;
+        let entries = self.list_all(&listing).await.at(display)?;
+        Ok((dir, entries))
+    }
+
     /// Removes the directory `name` in `parent` with everything below it: one listing per
     /// directory, then the entries (concurrently on ZeroFS dialects), then the directory.
     pub(crate) fn remove_tree<'a>(
@@ -84,17 +109,9 @@ impl Ctx {
     ) -> BoxFuture<'a, Result<(), ZeroFsError>> {
         Box::pin(async move {
             let d = display.as_str();
-            let (dir, stat) = self
-                .walk_maybe_stat(parent, std::slice::from_ref(&name))
-                .await
-                .at(d)?;
-            if crate::walk::node_is_dir(&dir, stat.as_ref()) == Some(false) {
-                return Err(ZeroFsError::NotADirectory { path: display });
-            }
-            let entries = {
-                let listing = self.open_listing(&dir).await.at(d)?;
-                self.list_all(&listing).await.at(d)?
-            };
+            let (dir, entries) = self
+                .list_dir(parent, std::slice::from_ref(&name), d)
+                .await?;
             let width = if self.dialect() == Dialect::Plain {
                 1
             } else {

@@ -133,13 +133,9 @@ pub type BoxRead = Box<dyn AsyncRead + Send + Unpin>;
 /// A boxed byte sink half.
 pub type BoxWrite = Box<dyn AsyncWrite + Send + Unpin>;
 
+/// The index of `d` in [`Dialect::ALL`] (what `dialect()` reads back).
 fn dialect_code(d: Dialect) -> u8 {
-    match d {
-        Dialect::Plain => 0,
-        Dialect::Zerofs => 1,
-        Dialect::Zerofs2 => 2,
-        Dialect::Z => 3,
-    }
+    Dialect::ALL.iter().position(|&x| x == d).unwrap_or(0) as u8
 }
 
 impl Conn {

@@ -27,6 +27,11 @@ pub enum SessionError {
         message: String,
         /// The server's errno when the server refused (e.g. the attach).
         errno: Option<u32>,
+        /// The step that failed.
+        stage: ConnectStage,
+        /// The operating system's error, when the dial failed.
+        #[source]
+        source: Option<Arc<std::io::Error>>,
     },
     /// The request names a fid this session does not hold (never allocated, or released).
     #[error("fid {0} is not held by this session")]
@@ -85,6 +90,22 @@ pub enum SessionError {
     /// A local I/O error outside any connection (e.g. while dialing).
     #[error("i/o error: {0}")]
     Io(Arc<std::io::Error>),
+}
+
+/// Which step of the first connection failed (see [`SessionError::Connect`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConnectStage {
+    /// The target string is not valid.
+    Target,
+    /// Dialling failed (refused, unreachable, no such socket, name not resolved...).
+    Dial,
+    /// Version negotiation failed (no `9P2000.L`, msize too small, an error reply, no leader).
+    Negotiate,
+    /// The server refused the attach, or the connection was lost during it.
+    Attach,
+    /// The connect timeout expired.
+    TimedOut,
 }
 
 impl SessionError {

@@ -46,7 +46,7 @@ mod verify;
 pub use zerofs_9p_proto as proto;
 
 pub use crate::conn::{BoxRead, BoxWrite};
-pub use crate::error::SessionError;
+pub use crate::error::{ConnectStage, SessionError};
 pub use crate::fids::Fid;
 pub use crate::ha::TargetSet;
 pub use crate::identity::Identity;

@@ -280,6 +280,8 @@ async fn restore_walked(conn: &Arc<Conn>, dialect: Dialect, p: &Plan, root: &Roo
             });
             matches!(ask(conn, msg).await?, Message::Rrebind(_))
         }
+        // Plain, and any dialect this code does not know: walk the path again.
+        _ => rewalk(conn, p, root, path).await?,
     };
     if !bound {
         return Ok((false, None));

@@ -15,7 +15,7 @@ use zerofs_9p_proto::{Dialect, Envelope, Frame, Message, Qid, Tattach};
 use crate::conn::Conn;
 use crate::core::{Core, Death, Link};
 use crate::effects::{BindHow, Effect, effect_of, referenced_fids, typed_only};
-use crate::error::SessionError;
+use crate::error::{ConnectStage, SessionError};
 use crate::fids::{Clunker, Fid};
 use crate::ha::TargetSet;
 use crate::negotiate::{Lineage, NegotiateError, Negotiated, negotiate};
@@ -87,6 +87,32 @@ pub(crate) enum AttemptError {
     Negotiate(NegotiateError),
     Attach(Option<u32>),
     Replay(String),
+    /// The connect timeout of the first connection expired.
+    TimedOut(Duration),
+}
+
+impl AttemptError {
+    /// The error of a first connection to `target` that failed with `self`.
+    fn into_connect(self, target: String) -> SessionError {
+        let message = self.to_string();
+        let (stage, errno, source) = match self {
+            AttemptError::Dial(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                (ConnectStage::TimedOut, None, Some(Arc::new(e)))
+            }
+            AttemptError::Dial(e) => (ConnectStage::Dial, None, Some(Arc::new(e))),
+            AttemptError::Negotiate(_) => (ConnectStage::Negotiate, None, None),
+            AttemptError::Attach(errno) => (ConnectStage::Attach, errno, None),
+            AttemptError::Replay(_) => (ConnectStage::Negotiate, None, None),
+            AttemptError::TimedOut(_) => (ConnectStage::TimedOut, None, None),
+        };
+        SessionError::Connect {
+            target,
+            message,
+            errno,
+            stage,
+            source,
+        }
+    }
 }
 
 impl fmt::Display for AttemptError {
@@ -97,6 +123,7 @@ impl fmt::Display for AttemptError {
             AttemptError::Attach(Some(e)) => write!(f, "attach refused: errno {e}"),
             AttemptError::Attach(None) => write!(f, "connection lost during attach"),
             AttemptError::Replay(e) => write!(f, "replay failed: {e}"),
+            AttemptError::TimedOut(d) => write!(f, "timed out after {} ms", d.as_millis()),
         }
     }
 }
@@ -199,6 +226,8 @@ impl Session {
             target: target.to_owned(),
             message: e.to_string(),
             errno: None,
+            stage: ConnectStage::Target,
+            source: None,
         };
         if target.contains(',') {
             let set = TargetSet::parse(target).map_err(refused)?;
@@ -222,6 +251,8 @@ impl Session {
                 target: targets.join(","),
                 message: e.to_string(),
                 errno: None,
+                stage: ConnectStage::Target,
+                source: None,
             })?;
         Session::connect_with(parsed, opts).await
     }
@@ -237,22 +268,12 @@ impl Session {
         let target = connector.describe();
         let attempt = initial_until_leader(&core, &*connector, &opts);
         let result = match opts.connect_timeout {
-            Some(d) => tokio::time::timeout(d, attempt).await.unwrap_or_else(|_| {
-                Err(AttemptError::Replay(format!(
-                    "timed out after {} ms",
-                    d.as_millis()
-                )))
-            }),
+            Some(d) => tokio::time::timeout(d, attempt)
+                .await
+                .unwrap_or(Err(AttemptError::TimedOut(d))),
             None => attempt.await,
         };
-        let (root, negotiated) = result.map_err(|e| SessionError::Connect {
-            target: target.clone(),
-            message: e.to_string(),
-            errno: match e {
-                AttemptError::Attach(errno) => errno,
-                _ => None,
-            },
-        })?;
+        let (root, negotiated) = result.map_err(|e| e.into_connect(target.clone()))?;
         let shared = Arc::new(Shared {
             core,
             in_flight: Arc::new(Semaphore::new(opts.max_in_flight)),

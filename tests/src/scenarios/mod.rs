@@ -6,6 +6,7 @@ mod extra;
 mod faults;
 mod lifecycle;
 pub mod roundtrips;
+mod stdlike;
 
 pub use basics::*;
 pub use dirs::*;
@@ -13,3 +14,4 @@ pub use extra::*;
 pub use faults::*;
 pub use lifecycle::*;
 pub use roundtrips::round_trips;
+pub use stdlike::*;

@@ -19,9 +19,14 @@ macro_rules! message_types {
         ///
         /// `Trebind` (250) has two layouts; the dialect picks one (see [`Message::Trebind`] and
         /// [`Message::TrebindZ`]).
+        ///
+        /// `#[non_exhaustive]`: every ZeroFS dialect so far added message types, and the next
+        /// one will too; servers and proxies built on the codec keep compiling when it does
+        /// (they need a `_` arm, which is where an unknown type belongs anyway).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u8)]
         #[allow(missing_docs)]
+        #[non_exhaustive]
         pub enum MessageType { $( $name = $id, )* }
 
         impl MessageType {
@@ -160,7 +165,11 @@ macro_rules! messages {
         ///
         /// Bodies equal to a standard message's reuse its struct (`Twalkgetattr(Twalk)`); empty
         /// bodies are unit variants.
+        ///
+        /// `#[non_exhaustive]`, as [`MessageType`]: a new dialect's messages are new variants,
+        /// which must not break code matching on the messages it knows.
         #[derive(Debug, Clone, PartialEq, Eq)]
+        #[non_exhaustive]
         pub enum Message { $( $(#[$doc])* $variant $(($body))?, )* }
 
         #[allow(unused_variables)]

@@ -90,6 +90,7 @@ impl Client {
     /// that fits one read chunk is returned in the receive buffer, with no copy. At `.Z`,
     /// walk + one `Tlopenatread` for a file that fits one reply (its prefetched bytes are
     /// returned without a copy); a larger one continues with pipelined reads.
+    #[tracing::instrument(level = "debug", name = "read", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn read(&self, path: impl AsRef<Path>) -> Result<Bytes, ZeroFsError> {
         let cx = self.cx()?;
         let p = ValidPath::new(path.as_ref())?;
@@ -120,6 +121,7 @@ impl Client {
 
     /// Reads up to `len` bytes at `offset`; shorter only at end of file (empty past it).
     /// `len = 0` returns empty without a round trip.
+    #[tracing::instrument(level = "debug", name = "read_range", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn read_range(
         &self,
         path: impl AsRef<Path>,
@@ -143,6 +145,7 @@ impl Client {
     /// `Bytes` and sends it without copying.
     /// Takes anything that is bytes (`&[u8]`, `&str`, `Vec<u8>`, `String`...), as
     /// `std::fs::write` does.
+    #[tracing::instrument(level = "debug", name = "write", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn write(
         &self,
         path: impl AsRef<Path>,
@@ -157,6 +160,7 @@ impl Client {
     /// The file is opened (or created exclusively), written with pipelined chunks, then cut
     /// to `data.len()` if it was longer (skipped when the old size is known not to exceed it).
     /// Not atomic: a concurrent reader can see a mix of old and new bytes.
+    #[tracing::instrument(level = "debug", name = "write_bytes", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn write_bytes(
         &self,
         path: impl AsRef<Path>,
@@ -177,6 +181,7 @@ impl Client {
 
     /// Appends `data` at the current end of the file (created if missing) and returns the
     /// offset it landed at. Not atomic: concurrent appenders can overwrite each other.
+    #[tracing::instrument(level = "debug", name = "append", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn append(&self, path: impl AsRef<Path>, data: &[u8]) -> Result<u64, ZeroFsError> {
         let cx = self.cx()?;
         let p = ValidPath::new(path.as_ref())?;
@@ -197,6 +202,7 @@ impl Client {
     /// write access) empties an existing file with a separate size change, so it is not
     /// atomic. Writing to a directory is `IsADirectory` (checked before opening where the
     /// dialect reports the type during the walk).
+    #[tracing::instrument(level = "debug", name = "open", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn open(
         &self,
         path: impl AsRef<Path>,
@@ -214,6 +220,7 @@ impl Client {
     }
 
     /// Creates or truncates a file and opens it for reading and writing (mode 0o644).
+    #[tracing::instrument(level = "debug", name = "create", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn create(&self, path: impl AsRef<Path>) -> Result<Arc<File>, ZeroFsError> {
         self.open(path, OpenOptions::read_write().create(true).truncate(true))
             .await

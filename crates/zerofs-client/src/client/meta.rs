@@ -13,6 +13,7 @@ use crate::records::{Metadata, SetAttrs, SetTime, StatFs};
 impl Client {
     /// The attributes of `path` itself (a symlink is not followed; a path *through* a
     /// symlinked directory is `NotADirectory`). One round trip at gen 1+.
+    #[tracing::instrument(level = "debug", name = "stat", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn stat(&self, path: impl AsRef<Path>) -> Result<Metadata, ZeroFsError> {
         let cx = self.cx()?;
         let p = ValidPath::new(path.as_ref())?;
@@ -25,6 +26,7 @@ impl Client {
 
     /// The attributes of what `path` names after following every symlink (at most 40), as
     /// `std::fs::metadata` does. A path without symlinks costs what [`stat`](Self::stat) does.
+    #[tracing::instrument(level = "debug", name = "metadata", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn metadata(&self, path: impl AsRef<Path>) -> Result<Metadata, ZeroFsError> {
         let cx = self.cx()?;
         let p = ValidPath::new(path.as_ref())?;
@@ -33,6 +35,7 @@ impl Client {
 
     /// The absolute, symlink-free form of `path` (absolute link targets resolve against the
     /// attach root). Names are kept byte for byte.
+    #[tracing::instrument(level = "debug", name = "canonicalize", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn canonicalize(&self, path: impl AsRef<Path>) -> Result<PathBuf, ZeroFsError> {
         let cx = self.cx()?;
         let p = ValidPath::new(path.as_ref())?;
@@ -50,6 +53,7 @@ impl Client {
 
     /// Whether `path` exists (a dangling symlink exists; links are not followed). Errors
     /// other than `NotFound`, such as `NotADirectory`, are returned.
+    #[tracing::instrument(level = "debug", name = "exists", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn exists(&self, path: impl AsRef<Path>) -> Result<bool, ZeroFsError> {
         match self.stat(path).await {
             Ok(_) => Ok(true),
@@ -60,6 +64,7 @@ impl Client {
 
     /// Changes the attributes `attrs` sets (on the entry itself, never through a symlink) and
     /// returns the metadata after the change. Times before the epoch are `InvalidArgument`.
+    #[tracing::instrument(level = "debug", name = "set_attr", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn set_attr(
         &self,
         path: impl AsRef<Path>,
@@ -84,6 +89,7 @@ impl Client {
     }
 
     /// Sets the permission bits (`mode & 0o7777`).
+    #[tracing::instrument(level = "debug", name = "chmod", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn chmod(&self, path: impl AsRef<Path>, mode: u32) -> Result<Metadata, ZeroFsError> {
         self.set_attr(
             path,
@@ -96,6 +102,7 @@ impl Client {
     }
 
     /// Sets the owner and/or group (`None` leaves it unchanged).
+    #[tracing::instrument(level = "debug", name = "chown", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn chown(
         &self,
         path: impl AsRef<Path>,
@@ -114,6 +121,7 @@ impl Client {
     }
 
     /// Truncates or extends a file to `size` bytes.
+    #[tracing::instrument(level = "debug", name = "truncate", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn truncate(
         &self,
         path: impl AsRef<Path>,
@@ -130,6 +138,7 @@ impl Client {
     }
 
     /// Sets the access and/or modification time (`SetTime::Now` uses the server's clock).
+    #[tracing::instrument(level = "debug", name = "set_times", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn set_times(
         &self,
         path: impl AsRef<Path>,
@@ -148,12 +157,24 @@ impl Client {
     }
 
     /// File system statistics (one round trip).
+    #[tracing::instrument(
+        level = "debug",
+        name = "statfs",
+        skip_all,
+        err(level = "debug", Display)
+    )]
     pub async fn statfs(&self) -> Result<StatFs, ZeroFsError> {
         let cx = self.cx()?;
         Ok(StatFs::from(&cx.statfs().await.at("/")?))
     }
 
     /// Flushes the whole file system to stable storage (ZeroFS's flush is global).
+    #[tracing::instrument(
+        level = "debug",
+        name = "sync",
+        skip_all,
+        err(level = "debug", Display)
+    )]
     pub async fn sync(&self) -> Result<(), ZeroFsError> {
         let cx = self.cx()?;
         cx.sync_all().await.at("/")

@@ -4,6 +4,7 @@ mod builder;
 pub(crate) mod data;
 mod meta;
 mod namespace;
+mod std_like;
 
 use std::fmt;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use zerofs_session::{Session, SessionError};
 
 use crate::ctx::Ctx;
 use crate::error::ZeroFsError;
-use crate::records::{Capabilities, ConnectOptions, TrafficStats};
+use crate::records::{Capabilities, ClientStats, ConnectOptions, TrafficStats};
 
 pub use self::builder::ClientBuilder;
 
@@ -129,6 +130,26 @@ impl Client {
     /// calls wait instead of failing).
     pub fn is_connected(&self) -> bool {
         !self.closed.load(Ordering::Acquire) && self.cx.session.is_connected()
+    }
+
+    /// Every counter the session keeps (requests, bytes, reconnects, replays, stale fids,
+    /// protocol violations, in flight): a cheap snapshot of atomics, callable at any rate.
+    /// With the `metrics` feature, [`publish_metrics`](Self::publish_metrics) exports them.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = zerofs_memserver::MemServer::start(zerofs_memserver::Config::new(zerofs_memserver::Generation::Gen2)).await?;
+    /// # let client = zerofs_client::Client::connect(&server.target()).await?;
+    /// let before = client.stats();
+    /// client.write("/f", "x").await?;
+    /// let after = client.stats();
+    /// assert!(after.requests > before.requests && after.bytes_sent > before.bytes_sent);
+    /// assert_eq!(after.reconnects, 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn stats(&self) -> ClientStats {
+        self.cx.session.stats().into()
     }
 
     /// Bytes and requests exchanged so far, over every connection.

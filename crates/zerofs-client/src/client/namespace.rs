@@ -32,6 +32,7 @@ impl Client {
 
     /// Creates a directory with permission bits `mode`; returns its metadata.
     /// `AlreadyExists` if the name is taken.
+    #[tracing::instrument(level = "debug", name = "create_dir", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn create_dir(
         &self,
         path: impl AsRef<Path>,
@@ -46,6 +47,7 @@ impl Client {
     /// already is a directory, or a symlink to one; anything else is `NotADirectory`.
     ///
     /// One walk finds the longest existing prefix; only the missing directories are made.
+    #[tracing::instrument(level = "debug", name = "create_dir_all", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn create_dir_all(
         &self,
         path: impl AsRef<Path>,
@@ -57,11 +59,13 @@ impl Client {
     }
 
     /// Removes a file, symlink or special node (not a directory).
+    #[tracing::instrument(level = "debug", name = "remove_file", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn remove_file(&self, path: impl AsRef<Path>) -> Result<(), ZeroFsError> {
         self.remove(path.as_ref(), false).await
     }
 
     /// Removes an empty directory (`DirectoryNotEmpty` otherwise).
+    #[tracing::instrument(level = "debug", name = "remove_dir", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn remove_dir(&self, path: impl AsRef<Path>) -> Result<(), ZeroFsError> {
         self.remove(path.as_ref(), true).await
     }
@@ -74,6 +78,7 @@ impl Client {
     /// Removes a directory and everything below it (symlinks are removed, never followed).
     /// Each directory is listed once. Not atomic; stops at the first error. The attach root
     /// is refused with `InvalidArgument`.
+    #[tracing::instrument(level = "debug", name = "remove_dir_all", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn remove_dir_all(&self, path: impl AsRef<Path>) -> Result<(), ZeroFsError> {
         let cx = self.cx()?;
         let p = ValidPath::new(path.as_ref())?;
@@ -87,6 +92,7 @@ impl Client {
 
     /// Renames `from` to `to`, replacing an existing `to` (server semantics). Errors name
     /// `from`.
+    #[tracing::instrument(level = "debug", name = "rename", skip_all, fields(path = %from.as_ref().display()), err(level = "debug", Display))]
     pub async fn rename(
         &self,
         from: impl AsRef<Path>,
@@ -115,6 +121,7 @@ impl Client {
 
     /// Creates the hard link `link` to `original` (not followed if a symlink); returns the
     /// file's metadata (with the new link count).
+    #[tracing::instrument(level = "debug", name = "hard_link", skip_all, fields(path = %original.as_ref().display()), err(level = "debug", Display))]
     pub async fn hard_link(
         &self,
         original: impl AsRef<Path>,
@@ -134,6 +141,7 @@ impl Client {
 
     /// Creates the symlink `link_path` pointing to `target` (stored verbatim, as in
     /// `std::os::unix::fs::symlink`).
+    #[tracing::instrument(level = "debug", name = "symlink", skip_all, fields(path = %link_path.as_ref().display()), err(level = "debug", Display))]
     pub async fn symlink(
         &self,
         target: impl AsRef<Path>,
@@ -146,6 +154,7 @@ impl Client {
     }
 
     /// The target of a symlink, verbatim.
+    #[tracing::instrument(level = "debug", name = "read_link", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn read_link(&self, path: impl AsRef<Path>) -> Result<PathBuf, ZeroFsError> {
         let cx = self.cx()?;
         let p = ValidPath::new(path.as_ref())?;
@@ -156,6 +165,7 @@ impl Client {
     }
 
     /// Creates a fifo, socket or device node with permission bits `mode`.
+    #[tracing::instrument(level = "debug", name = "mknod", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn mknod(
         &self,
         path: impl AsRef<Path>,
@@ -169,6 +179,7 @@ impl Client {
 
     /// Every entry of a directory (without `.` and `..`), in server order; with inline
     /// metadata on ZeroFS dialects.
+    #[tracing::instrument(level = "debug", name = "read_dir", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn read_dir(&self, path: impl AsRef<Path>) -> Result<Vec<DirEntry>, ZeroFsError> {
         let cx = self.cx()?;
         let p = ValidPath::new(path.as_ref())?;
@@ -189,6 +200,7 @@ impl Client {
 
     /// Opens a directory handle for listing and `*_at` operations. The attach root costs
     /// no round trip; other paths one walk.
+    #[tracing::instrument(level = "debug", name = "open_dir", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn open_dir(&self, path: impl AsRef<Path>) -> Result<Arc<Dir>, ZeroFsError> {
         let cx = self.cx()?;
         let p = ValidPath::new(path.as_ref())?;

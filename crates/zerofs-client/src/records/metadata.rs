@@ -44,6 +44,41 @@ impl FileType {
         }
     }
 
+    /// Whether this is a regular file.
+    pub fn is_file(self) -> bool {
+        self == FileType::File
+    }
+
+    /// Whether this is a directory.
+    pub fn is_dir(self) -> bool {
+        self == FileType::Dir
+    }
+
+    /// Whether this is a symbolic link.
+    pub fn is_symlink(self) -> bool {
+        self == FileType::Symlink
+    }
+
+    /// Whether this is a named pipe (as `std::os::unix::fs::FileTypeExt`).
+    pub fn is_fifo(self) -> bool {
+        self == FileType::Fifo
+    }
+
+    /// Whether this is a unix socket.
+    pub fn is_socket(self) -> bool {
+        self == FileType::Socket
+    }
+
+    /// Whether this is a character device.
+    pub fn is_char_device(self) -> bool {
+        self == FileType::CharDevice
+    }
+
+    /// Whether this is a block device.
+    pub fn is_block_device(self) -> bool {
+        self == FileType::BlockDevice
+    }
+
     /// The type named by a readdir `DT_*` byte.
     pub const fn from_dirent(ty: u8) -> FileType {
         use zerofs_9p_proto::consts::dirent;
@@ -118,6 +153,17 @@ impl Metadata {
         }
     }
 
+    /// The length in bytes (`size`), as `std::fs::Metadata::len`.
+    #[allow(clippy::len_without_is_empty)] // std's Metadata has no is_empty either
+    pub fn len(&self) -> u64 {
+        self.size
+    }
+
+    /// The node's kind (the `file_type` field), as `std::fs::Metadata::file_type`.
+    pub fn file_type(&self) -> FileType {
+        self.file_type
+    }
+
     /// Whether this is a regular file.
     pub fn is_file(&self) -> bool {
         self.file_type == FileType::File
@@ -169,6 +215,8 @@ mod tests {
         };
         let m = Metadata::from_stat(&stat);
         assert!(m.is_file() && !m.is_dir() && !m.is_symlink());
+        assert_eq!((m.len(), m.file_type()), (17, FileType::File));
+        assert!(m.file_type().is_file() && !m.file_type().is_dir());
         assert_eq!(m.permissions(), 0o4644);
         assert_eq!(
             (m.nlink, m.uid, m.gid, m.size, m.block_size, m.blocks),
@@ -194,5 +242,29 @@ mod tests {
             assert_eq!(FileType::from_dirent(dirent_type_for_mode(bits)), from_mode);
         }
         assert_eq!(FileType::from_mode(0), FileType::Unknown);
+        let preds: [fn(FileType) -> bool; 7] = [
+            FileType::is_file,
+            FileType::is_dir,
+            FileType::is_symlink,
+            FileType::is_fifo,
+            FileType::is_socket,
+            FileType::is_char_device,
+            FileType::is_block_device,
+        ];
+        let kinds = [
+            FileType::File,
+            FileType::Dir,
+            FileType::Symlink,
+            FileType::Fifo,
+            FileType::Socket,
+            FileType::CharDevice,
+            FileType::BlockDevice,
+        ];
+        for (i, k) in kinds.into_iter().enumerate() {
+            for (j, pred) in preds.iter().enumerate() {
+                assert_eq!(pred(k), i == j, "{k:?} predicate {j}");
+            }
+            assert!(preds.iter().all(|p| !p(FileType::Unknown)));
+        }
     }
 }

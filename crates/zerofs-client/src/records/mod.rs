@@ -5,6 +5,7 @@ mod metadata;
 mod options;
 mod set_attrs;
 mod statfs;
+mod stats;
 mod time;
 mod traffic;
 
@@ -13,5 +14,6 @@ pub use self::metadata::{FileType, Metadata};
 pub use self::options::{ConnectOptions, OpenOptions};
 pub use self::set_attrs::SetAttrs;
 pub use self::statfs::{Capabilities, StatFs};
+pub use self::stats::ClientStats;
 pub use self::time::{SetTime, Timestamp};
 pub use self::traffic::TrafficStats;

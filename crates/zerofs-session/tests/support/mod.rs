@@ -167,6 +167,7 @@ impl Generation {
             Dialect::Zerofs => Generation::Gen1,
             Dialect::Zerofs2 => Generation::Gen2,
             Dialect::Z => Generation::Z,
+            other => panic!("no scripted generation for {other}"),
         }
     }
 }

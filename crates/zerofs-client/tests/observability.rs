@@ -1,0 +1,131 @@
+//! Every public operation runs in a debug-level `tracing` span named after it, with the path,
+//! and a failure is recorded in it; `Client::stats` exposes the session's counters.
+
+use std::sync::{Arc, Mutex};
+
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+use zerofs_client::{Client, OpenOptions};
+use zerofs_memserver::{Config, Generation, MemServer};
+
+/// (span name, path field) of every span, and the span names that saw an error event.
+#[derive(Default)]
+struct Seen {
+    spans: Vec<(String, String)>,
+    errors: Vec<String>,
+}
+
+struct Capture(Arc<Mutex<Seen>>);
+
+struct Fields {
+    path: String,
+    error: bool,
+}
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "path" => self.path = format!("{value:?}"),
+            "error" => self.error = true,
+            _ => {}
+        }
+    }
+}
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
+    fn on_new_span(&self, attrs: &Attributes<'_>, _id: &Id, _ctx: Context<'_, S>) {
+        let mut f = Fields {
+            path: String::new(),
+            error: false,
+        };
+        attrs.record(&mut f);
+        let name = attrs.metadata().name().to_owned();
+        self.0.lock().unwrap().spans.push((name, f.path));
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let mut f = Fields {
+            path: String::new(),
+            error: false,
+        };
+        event.record(&mut f);
+        if let (true, Some(span)) = (f.error, ctx.event_span(event)) {
+            let name = span.name().to_owned();
+            self.0.lock().unwrap().errors.push(name);
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn operations_run_in_spans_named_after_them() {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let subscriber = tracing_subscriber::registry().with(Capture(seen.clone()));
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MemServer::start(Config::new(Generation::Gen2))
+        .await
+        .unwrap();
+    let c = Client::connect(&server.target()).await.unwrap();
+    c.write("/f", "data").await.unwrap();
+    assert_eq!(&c.read("/f").await.unwrap()[..], b"data");
+    assert!(c.stat("/missing").await.is_err());
+    c.rename("/f", "/g").await.unwrap();
+    let f = c.open("/g", OpenOptions::read_only()).await.unwrap();
+    f.read_at(0, 2).await.unwrap();
+    let d = c.open_dir("/").await.unwrap();
+    d.metadata_at(b"g").await.unwrap();
+
+    let seen = seen.lock().unwrap();
+    for (name, path) in [
+        ("write", "/f"),
+        ("read", "/f"),
+        ("stat", "/missing"),
+        ("rename", "/f"),
+        ("open", "/g"),
+        ("file.read_at", "/g"),
+        ("dir.metadata_at", "/"),
+    ] {
+        assert!(
+            seen.spans.iter().any(|(n, p)| n == name && p == path),
+            "no span {name} with path {path}: {:?}",
+            seen.spans
+        );
+    }
+    assert_eq!(
+        seen.errors,
+        ["stat"],
+        "only the failed stat records an error"
+    );
+}
+
+#[tokio::test]
+async fn stats_count_requests_bytes_and_reconnects() {
+    let server = MemServer::start(Config::new(Generation::Gen2))
+        .await
+        .unwrap();
+    let c = Client::connect(&server.target()).await.unwrap();
+    let before = c.stats();
+    c.write("/f", vec![7u8; 100_000]).await.unwrap();
+    assert_eq!(c.read("/f").await.unwrap().len(), 100_000);
+    let after = c.stats();
+    assert!(after.requests >= before.requests + 4, "{after:?}");
+    assert!(after.bytes_sent >= before.bytes_sent + 100_000, "{after:?}");
+    assert!(
+        after.bytes_received >= before.bytes_received + 100_000,
+        "{after:?}"
+    );
+    assert!(after.writes > before.writes);
+    assert_eq!(
+        (
+            after.reconnects,
+            after.fids_stale,
+            after.protocol_violations
+        ),
+        (0, 0, 0)
+    );
+    let traffic = c.traffic_stats();
+    assert_eq!(traffic.operations, c.stats().requests);
+}
