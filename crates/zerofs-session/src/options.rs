@@ -157,14 +157,6 @@ impl Options {
         self.liveness_timeout = self.liveness_timeout.max(floor);
         self
     }
-
-    /// The liveness settings of every connection.
-    pub(crate) fn liveness(&self) -> crate::liveness::LivenessConfig {
-        crate::liveness::LivenessConfig {
-            stall: self.stall_timeout,
-            window: self.liveness_timeout,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,21 +1,24 @@
 //! A request's life across connections: its ticket, and the send/wait/resend loop.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use futures::FutureExt;
 use tokio::sync::OwnedSemaphorePermit;
 use zerofs_9p_proto::consts::envelope::RETRY;
 use zerofs_9p_proto::consts::errno::{ENOTCONN, ESHUTDOWN, ESTALE};
-use zerofs_9p_proto::{Dialect, Envelope, Frame, Message, MessageType};
+use zerofs_9p_proto::consts::getattr;
+use zerofs_9p_proto::{Dialect, Envelope, Frame, Message, MessageType, Stat, Tgetattr, Twalk};
 
 use crate::conn::{Conn, Delivery, Reply, SendError, decode_reply};
 use crate::core::Core;
-use crate::effects::{Effect, rename_ends};
+use crate::effects::{BindHow, Effect, rename_ends};
 use crate::error::SessionError;
-use crate::fids::Clunker;
-use crate::verify::{verify, worth_verifying};
+use crate::fids::{Clunker, Fid};
+use crate::verify::{Check, check, proven};
 
 /// Everything a request holds across attempts: its fid effect, references on the fids it
 /// names (so none is clunked or recycled under it), its backpressure permits, and its `.Z`
@@ -377,9 +380,9 @@ pub(crate) fn exchange_into(
                     drop(t);
                     return match msg {
                         Message::Rlerror(e)
-                            if ambiguous && worth_verifying(&frame.message, e.ecode) =>
+                            if ambiguous && check(&frame.message, e.ecode).is_some() =>
                         {
-                            match verify(core, &frame.message).await {
+                            match verify(core, &frame.message, e.ecode).await {
                                 Some(m) => {
                                     tracing::debug!(%request, errno = e.ecode, "resent request's error disproved: an earlier attempt applied");
                                     Ok((m, sink))
@@ -433,6 +436,59 @@ async fn wait_for_conn(
     } else {
         Ok(core.wait_up().await)
     }
+}
+
+/// Looks at what proves an earlier attempt of the resent `request` (answered `ecode`)
+/// applied, and returns the reply it would have had (see `verify.rs`). Boxed: it runs
+/// exchanges of its own, and stays off the state of every request's future.
+fn verify<'a>(
+    core: &'a Arc<Core>,
+    request: &'a Message,
+    ecode: u32,
+) -> Pin<Box<dyn Future<Output = Option<Message>> + Send + 'a>> {
+    Box::pin(async move {
+        let stat = match check(request, ecode)? {
+            Check::None => None,
+            Check::StatChild { dfid, name } => Some(stat_child(core, dfid, name).await?),
+        };
+        proven(request, stat.as_ref())
+    })
+}
+
+/// The stat of `name` in the directory `dfid` (a walk into a fresh fid, clunked when
+/// dropped, then `Tgetattr`). `None` if either fails.
+async fn stat_child(core: &Arc<Core>, dfid: u32, name: Bytes) -> Option<Stat> {
+    let (id, generation) = core.fids().alloc();
+    let fid = Fid::new(core.clone(), id, generation);
+    let effect = Effect::Bind {
+        fid: id,
+        generation,
+        how: BindHow::Walk {
+            src: dfid,
+            names: vec![name.clone()],
+        },
+    };
+    let walk = Message::Twalk(Twalk {
+        fid: dfid,
+        newfid: id,
+        wnames: vec![name],
+    });
+    let ticket = Ticket::new(core.clone(), effect, &[dfid, id], Vec::new()).ok()?;
+    match Box::pin(exchange(core, Frame::new(0, walk), ticket)).await {
+        Ok(Message::Rwalk(w)) if w.wqids.len() == 1 => {}
+        _ => return None,
+    }
+    let getattr = Message::Tgetattr(Tgetattr {
+        fid: id,
+        request_mask: getattr::BASIC,
+    });
+    let ticket = Ticket::new(core.clone(), Effect::None, &[id], Vec::new()).ok()?;
+    let stat = match Box::pin(exchange(core, Frame::new(0, getattr), ticket)).await {
+        Ok(Message::Rgetattr(r)) => Some(r.stat),
+        _ => None,
+    };
+    drop(fid);
+    stat
 }
 
 /// Lowers the count of a read-like request so that its reply fits in `msize`.

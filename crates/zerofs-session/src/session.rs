@@ -18,6 +18,7 @@ use crate::effects::{BindHow, Effect, effect_of, referenced_fids, typed_only};
 use crate::error::{ConnectStage, SessionError};
 use crate::fids::{Clunker, Fid};
 use crate::ha::TargetSet;
+use crate::liveness::LivenessConfig;
 use crate::negotiate::{Lineage, NegotiateError, Negotiated, negotiate};
 use crate::options::Options;
 use crate::request::{Ticket, exchange_into, once};
@@ -264,7 +265,13 @@ impl Session {
     ) -> Result<Session, SessionError> {
         let opts = opts.normalized();
         let connector: Arc<dyn Connector> = Arc::new(connector);
-        let (core, deaths) = Core::new(opts.clunk_linger, opts.liveness());
+        let (core, deaths) = Core::new(
+            opts.clunk_linger,
+            LivenessConfig {
+                stall: opts.stall_timeout,
+                window: opts.liveness_timeout,
+            },
+        );
         let target = connector.describe();
         let attempt = initial_until_leader(&core, &*connector, &opts);
         let result = match opts.connect_timeout {

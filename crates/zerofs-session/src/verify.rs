@@ -1,4 +1,5 @@
-//! Ambiguous outcomes of resent mutations, verified instead of guessed.
+//! Ambiguous outcomes of resent mutations, verified instead of guessed (pure decisions; the
+//! exchange in `request.rs` does the looking).
 //!
 //! Outside `.Z` nothing de-duplicates a resend: a mutation whose connection died after it was
 //! written is resent, and if the first attempt had applied, the resend fails (`EEXIST`,
@@ -13,97 +14,123 @@
 //! Renames are proven by replay itself (`renames.rs`). Other mutations keep the server's
 //! answer (the double-apply window that cannot be proven).
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-
 use bytes::Bytes;
 use zerofs_9p_proto::consts::errno::{EEXIST, ENOENT};
-use zerofs_9p_proto::consts::{getattr, mode};
-use zerofs_9p_proto::{AttrReply, Frame, Message, MessageType, Rmkdir, Stat, Tgetattr, Twalk};
+use zerofs_9p_proto::consts::mode;
+use zerofs_9p_proto::{AttrReply, Message, Rmkdir, Stat};
 
-use crate::core::Core;
-use crate::effects::{BindHow, Effect};
-use crate::error::SessionError;
-use crate::fids::Fid;
-use crate::request::{Ticket, exchange};
-
-/// A boxed verification (kept off the state of every request's future).
-pub(crate) type Verifying<'a> = Pin<Box<dyn Future<Output = Option<Message>> + Send + 'a>>;
-
-/// Whether `ecode` to `request` may hide a success of an earlier attempt worth verifying.
-pub(crate) fn worth_verifying(request: &Message, ecode: u32) -> bool {
-    matches!(
-        (request, ecode),
-        (Message::Tunlinkat(_), ENOENT) | (Message::Tmkdir(_) | Message::Tmkdirattr(_), EEXIST)
-    )
+/// What it takes to verify an error to a resent request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// The error itself is the proof.
+    None,
+    /// The stat of `name` in the directory `dfid`.
+    StatChild { dfid: u32, name: Bytes },
 }
 
-/// The reply the caller's operation would have had, if the server's state proves that an
-/// earlier attempt of `request` applied; `None` to keep the error.
-pub(crate) fn verify<'a>(core: &'a Arc<Core>, request: &'a Message) -> Verifying<'a> {
-    Box::pin(async move {
-        match request {
-            Message::Tunlinkat(_) => Some(Message::Runlinkat),
-            Message::Tmkdir(m) | Message::Tmkdirattr(m) => {
-                let stat = stat_child(core, m.dfid, m.name.clone()).await?;
-                let made = stat.mode & mode::S_IFMT == mode::S_IFDIR
-                    && stat.mode & 0o7777 == m.mode & 0o7777
-                    && stat.gid == m.gid;
-                if !made {
-                    return None;
-                }
-                Some(match request.msg_type() {
-                    MessageType::Tmkdirattr => Message::Rmkdirattr(AttrReply { stat }),
-                    _ => Message::Rmkdir(Rmkdir { qid: stat.qid }),
-                })
-            }
-            _ => None,
-        }
-    })
-}
-
-/// The stat of `name` in the directory `dfid` (a walk into a fresh fid, then `Tgetattr`; the
-/// fid is clunked when dropped). `None` if either fails.
-async fn stat_child(core: &Arc<Core>, dfid: u32, name: Bytes) -> Option<Stat> {
-    let (id, generation) = core.fids().alloc();
-    let fid = Fid::new(core.clone(), id, generation);
-    let effect = Effect::Bind {
-        fid: id,
-        generation,
-        how: BindHow::Walk {
-            src: dfid,
-            names: vec![name.clone()],
-        },
-    };
-    let walk = Message::Twalk(Twalk {
-        fid: dfid,
-        newfid: id,
-        wnames: vec![name],
-    });
-    let ticket = Ticket::new(core.clone(), effect, &[dfid, id], Vec::new()).ok()?;
-    match send(core, walk, ticket).await {
-        Ok(Message::Rwalk(w)) if w.wqids.len() == 1 => {}
-        _ => return None,
-    }
-    let ticket = Ticket::new(core.clone(), Effect::None, &[id], Vec::new()).ok()?;
-    let getattr = Message::Tgetattr(Tgetattr {
-        fid: id,
-        request_mask: getattr::BASIC,
-    });
-    let stat = match send(core, getattr, ticket).await {
-        Ok(Message::Rgetattr(r)) => Some(r.stat),
+/// Whether `ecode` to a resend of `request` may hide an earlier attempt's success, and what
+/// must be looked at to know.
+pub(crate) fn check(request: &Message, ecode: u32) -> Option<Check> {
+    match (request, ecode) {
+        (Message::Tunlinkat(_), ENOENT) => Some(Check::None),
+        (Message::Tmkdir(m) | Message::Tmkdirattr(m), EEXIST) => Some(Check::StatChild {
+            dfid: m.dfid,
+            name: m.name.clone(),
+        }),
         _ => None,
-    };
-    drop(fid);
-    stat
+    }
 }
 
-/// One request through the full exchange (boxed: the exchange may be verifying already).
-fn send<'a>(
-    core: &'a Arc<Core>,
-    msg: Message,
-    ticket: Ticket,
-) -> Pin<Box<dyn Future<Output = Result<Message, SessionError>> + Send + 'a>> {
-    Box::pin(exchange(core, Frame::new(0, msg), ticket))
+/// The reply the caller's operation would have had, if what was looked at (`stat`, for
+/// [`Check::StatChild`]) proves an earlier attempt of `request` applied; `None` keeps the
+/// error.
+pub(crate) fn proven(request: &Message, stat: Option<&Stat>) -> Option<Message> {
+    match request {
+        Message::Tunlinkat(_) => Some(Message::Runlinkat),
+        Message::Tmkdir(m) | Message::Tmkdirattr(m) => {
+            let stat = stat?;
+            let made = stat.mode & mode::S_IFMT == mode::S_IFDIR
+                && stat.mode & 0o7777 == m.mode & 0o7777
+                && stat.gid == m.gid;
+            made.then(|| match request {
+                Message::Tmkdirattr(_) => Message::Rmkdirattr(AttrReply { stat: *stat }),
+                _ => Message::Rmkdir(Rmkdir { qid: stat.qid }),
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zerofs_9p_proto::{Qid, Tmkdir, Tunlinkat};
+
+    fn mkdir(attr: bool) -> Message {
+        let m = Tmkdir {
+            dfid: 3,
+            name: Bytes::from_static(b"d"),
+            mode: 0o750,
+            gid: 7,
+        };
+        if attr {
+            Message::Tmkdirattr(m)
+        } else {
+            Message::Tmkdir(m)
+        }
+    }
+
+    fn stat(mode: u32, gid: u32) -> Stat {
+        Stat {
+            qid: Qid {
+                ty: Default::default(),
+                version: 0,
+                path: 42,
+            },
+            mode,
+            gid,
+            ..Stat::default()
+        }
+    }
+
+    #[test]
+    fn only_the_provable_errors_are_checked() {
+        let unlink = Message::Tunlinkat(Tunlinkat {
+            dirfid: 3,
+            name: Bytes::from_static(b"x"),
+            flags: 0,
+        });
+        assert_eq!(check(&unlink, ENOENT), Some(Check::None));
+        assert_eq!(check(&unlink, EEXIST), None);
+        assert_eq!(
+            check(&mkdir(false), EEXIST),
+            Some(Check::StatChild {
+                dfid: 3,
+                name: Bytes::from_static(b"d")
+            })
+        );
+        assert_eq!(check(&mkdir(true), ENOENT), None);
+        assert_eq!(proven(&unlink, None), Some(Message::Runlinkat));
+    }
+
+    #[test]
+    fn a_mkdir_is_proven_by_a_directory_with_its_mode_and_group() {
+        let dir = stat(mode::S_IFDIR | 0o750, 7);
+        assert_eq!(
+            proven(&mkdir(false), Some(&dir)),
+            Some(Message::Rmkdir(Rmkdir { qid: dir.qid }))
+        );
+        assert_eq!(
+            proven(&mkdir(true), Some(&dir)),
+            Some(Message::Rmkdirattr(AttrReply { stat: dir }))
+        );
+        for other in [
+            stat(mode::S_IFREG | 0o750, 7),
+            stat(mode::S_IFDIR | 0o755, 7),
+            stat(mode::S_IFDIR | 0o750, 8),
+        ] {
+            assert_eq!(proven(&mkdir(false), Some(&other)), None, "{other:?}");
+        }
+        assert_eq!(proven(&mkdir(false), None), None, "nothing there");
+    }
 }

@@ -206,9 +206,17 @@ async fn a_slow_reply_with_answered_probes_keeps_the_connection() {
     let server = MemServer::start(Config::new(Generation::Gen2))
         .await
         .unwrap();
-    let s = Session::connect(&server.target(), opts()).await.unwrap();
+    // A roomy window (probe answers may be slow on a loaded machine); the reply comes long
+    // after stall + window, so without answered probes the connection would be declared
+    // dead and the read resent forever.
+    let o = Options {
+        liveness_timeout: Duration::from_secs(1),
+        ..opts()
+    };
+    let s = Session::connect(&server.target(), o).await.unwrap();
     let fid = create_file(&s, "slow").await;
-    server.set_reply_delay_for(zerofs_session::proto::MessageType::Tread, Some(STALL * 3));
+    let delay = Duration::from_secs(3);
+    server.set_reply_delay_for(zerofs_session::proto::MessageType::Tread, Some(delay));
     let got = within(s.read(&fid, 0, 10)).await.unwrap();
     assert!(got.is_empty());
     assert_eq!(
