@@ -384,10 +384,11 @@ pub(crate) async fn copy_file_on_server(
     from: &Path,
     to: &Path,
     node: &Node,
+    dirs: pump::Parents<'_>,
 ) -> Result<(), TransferError> {
     let src = Endpoint::remote(client, from);
     let dst = Endpoint::remote(client, to);
-    pump::copy_file(engine, &src, &dst, node).await
+    pump::copy_file(engine, &src, &dst, node, dirs).await
 }
 
 #[cfg(test)]

@@ -1,12 +1,21 @@
 //! One file: blocks read from the source and written to the destination, several in flight.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
 
 use super::side::{Node, Side};
 use super::temp::{TempGuard, temp_name};
 use super::{Endpoint, Transfer, TransferError, UNIT};
+use crate::dir::Dir;
+
+/// The open parent directories of a file's source and destination (server sides only).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Parents<'a> {
+    pub(crate) src: Option<&'a Arc<Dir>>,
+    pub(crate) dst: Option<&'a Arc<Dir>>,
+}
 
 /// Whether every byte of `b` is zero.
 pub(crate) fn is_zero(b: &[u8]) -> bool {
@@ -21,16 +30,20 @@ pub(crate) fn is_zero(b: &[u8]) -> bool {
 /// Copies the regular file `src` (described by `node`) to `dst`: under a temporary name
 /// renamed at the end (unless `in_place`), blocks pipelined, zero blocks skipped when
 /// `sparse`, then length, mode and mtime set.
+///
+/// `dirs` are the open parents of source and destination on a server, when the walk has
+/// them (children are then opened and renamed by name, without walks from the root).
 pub(crate) async fn copy_file(
     engine: &Transfer,
     src: &Endpoint,
     dst: &Endpoint,
     node: &Node,
+    dirs: Parents<'_>,
 ) -> Result<(), TransferError> {
     let o = &engine.opts;
     let (sside, dside) = (Side::of(src), Side::of(dst));
     let (spath, dpath) = (src.path(), dst.path());
-    let reader = sside.open_read(spath).await?;
+    let reader = sside.open_read(spath, dirs.src).await?;
     let (write_path, guard) = if o.in_place {
         (dpath.to_path_buf(), None)
     } else {
@@ -45,7 +58,9 @@ pub(crate) async fn copy_file(
     let exclusive = guard.is_some();
     let guard = guard.map(|(t, r)| TempGuard::new(t, r, &engine.pending));
     // Owner-only while it fills; the source's mode is applied at the end.
-    let writer = dside.create(&write_path, 0o600, exclusive).await?;
+    let writer = dside
+        .create(&write_path, dirs.dst, 0o600, exclusive)
+        .await?;
 
     let bs = o.block_size as u64;
     let size = node.size;
@@ -96,7 +111,7 @@ pub(crate) async fn copy_file(
     if let Some(g) = guard {
         // Close the handle before the rename (some servers refuse renaming open files).
         drop(writer);
-        dside.rename(wp, dpath).await?;
+        dside.rename(wp, dpath, dirs.dst).await?;
         g.keep();
     }
     Ok(())
