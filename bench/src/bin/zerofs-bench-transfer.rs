@@ -107,7 +107,7 @@ fn driver(args: &[String]) -> Result<(), String> {
     for (i, set) in sets.iter().enumerate() {
         if only
             .as_deref()
-            .is_some_and(|o| !o.split(',').any(|x| set.name.starts_with(x)))
+            .is_some_and(|o| !o.split(',').any(|x| set.name.split(':').next() == Some(x)))
         {
             continue;
         }

@@ -61,7 +61,7 @@ pub struct TransferArgs {
     #[arg(long, short = 'r', short_alias = 'R')]
     pub recursive: bool,
     /// Files copied at once.
-    #[arg(long, short = 'j', default_value_t = 16)]
+    #[arg(long, short = 'j', default_value_t = 32)]
     pub jobs: usize,
     /// Do not keep permission bits.
     #[arg(long)]

@@ -107,7 +107,7 @@ impl Endpoint {
 /// How a [`Transfer`] behaves.
 #[derive(Debug, Clone)]
 pub struct TransferOptions {
-    /// Files copied at once (default 16).
+    /// Files copied at once (default 32).
     pub concurrency: usize,
     /// Bytes per block read and written as one pipelined call (default 4 MiB).
     pub block_size: usize,
@@ -142,7 +142,7 @@ pub struct TransferOptions {
 impl Default for TransferOptions {
     fn default() -> Self {
         TransferOptions {
-            concurrency: 16,
+            concurrency: 32,
             block_size: 4 << 20,
             blocks_per_file: 4,
             memory: 64 << 20,

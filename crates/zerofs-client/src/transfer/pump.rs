@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
 
-use super::side::{Node, Side};
+use super::side::{Node, Reader, Side};
 use super::temp::{TempGuard, temp_name};
 use super::{Endpoint, Transfer, TransferError, UNIT};
 use crate::dir::Dir;
@@ -44,6 +44,12 @@ pub(crate) async fn copy_file(
     let (sside, dside) = (Side::of(src), Side::of(dst));
     let (spath, dpath) = (src.path(), dst.path());
     let reader = sside.open_read(spath, dirs.src).await?;
+    if let (Reader::Remote(f), Endpoint::Local(_)) = (&reader, dst)
+        && node.size < o.block_size as u64
+        && !o.in_place
+    {
+        return small_download(engine, f, spath, dpath, node).await;
+    }
     let (write_path, guard) = if o.in_place {
         (dpath.to_path_buf(), None)
     } else {
@@ -114,5 +120,74 @@ pub(crate) async fn copy_file(
         dside.rename(wp, dpath, dirs.dst).await?;
         g.keep();
     }
+    Ok(())
+}
+
+/// A file smaller than a block from a server to the local disk: one read, then everything
+/// local (temporary, data, mode, mtime, rename) in one blocking call, which either renames
+/// the complete file or removes the temporary, so it needs no guard.
+async fn small_download(
+    engine: &Transfer,
+    f: &Arc<crate::file::File>,
+    spath: &Path,
+    dpath: &Path,
+    node: &Node,
+) -> Result<(), TransferError> {
+    let o = &engine.opts;
+    // One byte more than expected proves the end in the same request.
+    let want = u32::try_from(node.size + 1).unwrap_or(u32::MAX);
+    let data = f
+        .read_at(0, want)
+        .await
+        .map_err(|e| TransferError::remote(spath, e))?;
+    // Bytes past the size the walk saw are left out, as the block path does.
+    let data = data.slice(..data.len().min(node.size as usize));
+    if (data.len() as u64) < node.size {
+        return Err(TransferError::remote(
+            spath,
+            crate::ZeroFsError::Io {
+                errno: 5,
+                path: spath.display().to_string(),
+                message: format!(
+                    "file shrank while being copied ({} bytes, {} expected)",
+                    data.len(),
+                    node.size
+                ),
+            },
+        ));
+    }
+    let got = data.len() as u64;
+    let (mode, mtime) = (
+        o.keep_modes.then_some(node.mode),
+        o.keep_times.then_some(node.mtime),
+    );
+    let (temp, to) = (temp_name(dpath), dpath.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let write = || -> std::io::Result<()> {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&temp)?;
+            file.write_all(&data)?;
+            if let Some(m) = mode {
+                file.set_permissions(std::fs::Permissions::from_mode(m))?;
+            }
+            if let Some(t) = mtime {
+                file.set_modified(t)?;
+            }
+            drop(file);
+            std::fs::rename(&temp, &to)
+        };
+        write().inspect_err(|_| {
+            let _ = std::fs::remove_file(&temp);
+        })
+    })
+    .await
+    .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    .map_err(|e| TransferError::local(dpath, e))?;
+    engine.progress.send_modify(|p| p.bytes_done += got);
     Ok(())
 }
