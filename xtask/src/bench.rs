@@ -71,14 +71,7 @@ fn compare(args: &[String]) -> Result {
     let mut bench = std::process::Command::new(bench_target.join("release").join("zerofs-bench"));
     bench.arg("compare");
     if !help {
-        run(cargo().args([
-            "build",
-            "--release",
-            "-p",
-            "zerofs-memserver",
-            "--bin",
-            "zerofs-memserver",
-        ]))?;
+        build_memserver()?;
         // Binaries go through the environment, so the report shows the caller's command line.
         bench.env(
             "ZEROFS_BENCH_MEMSERVER",
@@ -93,6 +86,18 @@ fn compare(args: &[String]) -> Result {
         }
     }
     run(bench.args(args))
+}
+
+/// Builds the release memserver binary the comparisons start.
+fn build_memserver() -> Result {
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "zerofs-memserver",
+        "--bin",
+        "zerofs-memserver",
+    ]))
 }
 
 /// `cargo xtask bench transfer [--quick] [--reps N] [--sets a,b,c,cursor]`: bulk transfers
@@ -111,14 +116,7 @@ fn transfer(args: &[String]) -> Result {
             "--target-dir",
         ])
         .arg(&bench_target))?;
-    run(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "zerofs-memserver",
-        "--bin",
-        "zerofs-memserver",
-    ]))?;
+    build_memserver()?;
     run(
         std::process::Command::new(bench_target.join("release").join("zerofs-bench-transfer"))
             .env(
