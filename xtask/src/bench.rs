@@ -16,6 +16,9 @@ pub fn main(args: &[String]) -> Result {
     if args.first().is_some_and(|a| a == "compare") {
         return compare(&args[1..]);
     }
+    if args.first().is_some_and(|a| a == "transfer") {
+        return transfer(&args[1..]);
+    }
     let mut cmd = cargo();
     cmd.args(["bench", "--workspace"]);
     // Let callers write `cargo xtask bench -- --flag` as well as without `--`.
@@ -68,14 +71,7 @@ fn compare(args: &[String]) -> Result {
     let mut bench = std::process::Command::new(bench_target.join("release").join("zerofs-bench"));
     bench.arg("compare");
     if !help {
-        run(cargo().args([
-            "build",
-            "--release",
-            "-p",
-            "zerofs-memserver",
-            "--bin",
-            "zerofs-memserver",
-        ]))?;
+        build_memserver()?;
         // Binaries go through the environment, so the report shows the caller's command line.
         bench.env(
             "ZEROFS_BENCH_MEMSERVER",
@@ -90,6 +86,45 @@ fn compare(args: &[String]) -> Result {
         }
     }
     run(bench.args(args))
+}
+
+/// Builds the release memserver binary the comparisons start.
+fn build_memserver() -> Result {
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "zerofs-memserver",
+        "--bin",
+        "zerofs-memserver",
+    ]))
+}
+
+/// `cargo xtask bench transfer [--quick] [--reps N] [--sets a,b,c,cursor]`: bulk transfers
+/// (issue 16) with `bench/`'s `zerofs-bench-transfer`, against a release memserver.
+fn transfer(args: &[String]) -> Result {
+    let target = target_dir();
+    let bench_target = target.join("bench");
+    run(cargo()
+        .args([
+            "build",
+            "--release",
+            "--manifest-path",
+            "bench/Cargo.toml",
+            "--bin",
+            "zerofs-bench-transfer",
+            "--target-dir",
+        ])
+        .arg(&bench_target))?;
+    build_memserver()?;
+    run(
+        std::process::Command::new(bench_target.join("release").join("zerofs-bench-transfer"))
+            .env(
+                "ZEROFS_BENCH_MEMSERVER",
+                target.join("release").join("zerofs-memserver"),
+            )
+            .args(args),
+    )
 }
 
 #[cfg(test)]

@@ -30,6 +30,9 @@ commands:
   bench compare [--quick] [--servers LIST] [--workloads LIST] [--size-scale F] [...]
                     this client against ZeroFS's own, side by side (bench/ crate;
                     `bench compare --help` for options)
+  bench transfer [--quick] [--reps N] [--sets a,b,c,cursor]
+                    bulk put/get (zerofs_client::transfer) against a sequential loop
+                    over ZeroFS's client, cp -r, and the tokio-io cursor
   interop [--report] [--only COLUMN,...]
                     the conformance suite against diod and ZeroFS 0.19.1 over TCP and
                     unix sockets; --report rewrites docs/INTEROP.md (the matrix)

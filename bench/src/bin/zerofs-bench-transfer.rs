@@ -107,7 +107,7 @@ fn driver(args: &[String]) -> Result<(), String> {
     for (i, set) in sets.iter().enumerate() {
         if only
             .as_deref()
-            .is_some_and(|o| !o.split(',').any(|x| set.name.starts_with(x)))
+            .is_some_and(|o| !o.split(',').any(|x| set.name.split(':').next() == Some(x)))
         {
             continue;
         }
@@ -303,10 +303,14 @@ async fn child(args: &[String]) -> u64 {
             } else {
                 (Endpoint::remote(&c, src), Endpoint::local(dst))
             };
-            let r = Transfer::new(TransferOptions::default())
-                .copy(from, to)
-                .await
-                .unwrap();
+            let mut opts = TransferOptions::default();
+            if let Some(j) = std::env::var("ZEROFS_BENCH_JOBS")
+                .ok()
+                .and_then(|j| j.parse().ok())
+            {
+                opts.concurrency = j;
+            }
+            let r = Transfer::new(opts).copy(from, to).await.unwrap();
             assert_eq!(r.failed, 0, "{:?}", r.failures);
             r.bytes
         }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::Mutex;
-use zerofs_client::{Client, ConnectOptions};
+use zerofs_client::{Client, ConnectOptions, Metadata};
 
 use crate::args::Global;
 use crate::location::Location;
@@ -71,6 +71,23 @@ impl App {
                 p.display(),
                 p.display()
             ))),
+        }
+    }
+
+    /// A server path argument with its metadata; a failed stat is reported (as `cmd`) and
+    /// gives `None`, so the caller goes on with the next argument.
+    pub async fn stat_arg(
+        &self,
+        cmd: &str,
+        raw: &OsStr,
+    ) -> Result<Option<(Arc<Client>, PathBuf, Metadata)>, Failure> {
+        let (c, p) = self.remote(&self.loc(raw, false)?).await?;
+        match c.stat(&p).await {
+            Ok(m) => Ok(Some((c, p, m))),
+            Err(e) => {
+                self.fail(cmd, e.into());
+                Ok(None)
+            }
         }
     }
 

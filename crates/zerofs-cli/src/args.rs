@@ -22,8 +22,13 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The server: host:port, tcp://host:port, [v6]:port, unix:/path or /path.sock
-    #[arg(long, short = 't', env = "ZEROFS_TARGET", global = true)]
+    #[arg(
+        long,
+        short = 't',
+        env = "ZEROFS_TARGET",
+        global = true,
+        help = "The server: host:port, tcp://host:port, [v6]:port, unix:/path or /path.sock"
+    )]
     pub target: Option<String>,
     /// The export to attach to.
     #[arg(long, global = true, default_value = "")]
@@ -61,7 +66,7 @@ pub struct TransferArgs {
     #[arg(long, short = 'r', short_alias = 'R')]
     pub recursive: bool,
     /// Files copied at once.
-    #[arg(long, short = 'j', default_value_t = 16)]
+    #[arg(long, short = 'j', default_value_t = 32)]
     pub jobs: usize,
     /// Do not keep permission bits.
     #[arg(long)]

@@ -93,14 +93,8 @@ pub async fn ls(app: &App, paths: &[OsString], o: LsOpts) -> Result<(), Failure>
     let mut out = Out::new();
     let many = paths.len() > 1 || o.recursive;
     for (i, raw) in paths.iter().enumerate() {
-        let loc = app.loc(raw, false)?;
-        let (c, root) = app.remote(&loc).await?;
-        let meta = match c.stat(&root).await {
-            Ok(m) => m,
-            Err(e) => {
-                app.fail("ls", e.into());
-                continue;
-            }
+        let Some((c, root, meta)) = app.stat_arg("ls", raw).await? else {
+            continue;
         };
         if !meta.is_dir() {
             let item = Item { path: root, meta };
@@ -176,14 +170,8 @@ async fn print_item(c: &Arc<Client>, out: &mut Out, app: &App, it: &Item, o: &Ls
 pub async fn stat(app: &App, paths: &[OsString]) -> Result<(), Failure> {
     let mut out = Out::new();
     for raw in paths {
-        let loc = app.loc(raw, false)?;
-        let (c, p) = app.remote(&loc).await?;
-        let m = match c.stat(&p).await {
-            Ok(m) => m,
-            Err(e) => {
-                app.fail("stat", e.into());
-                continue;
-            }
+        let Some((c, p, m)) = app.stat_arg("stat", raw).await? else {
+            continue;
         };
         let target = if m.is_symlink() {
             c.read_link(&p).await.ok()
@@ -335,14 +323,8 @@ pub async fn du(
 ) -> Result<(), Failure> {
     let mut out = Out::new();
     for raw in paths {
-        let loc = app.loc(raw, false)?;
-        let (c, root) = app.remote(&loc).await?;
-        let meta = match c.stat(&root).await {
-            Ok(m) => m,
-            Err(e) => {
-                app.fail("du", e.into());
-                continue;
-            }
+        let Some((c, root, meta)) = app.stat_arg("du", raw).await? else {
+            continue;
         };
         // Sizes per directory, summed up the tree at the end (children before parents).
         let mut dirs: Vec<(PathBuf, u64)> = vec![(root.clone(), 0)];

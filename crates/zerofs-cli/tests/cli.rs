@@ -54,17 +54,7 @@ impl Serve {
 
     /// Runs `args` and asserts success; returns stdout.
     fn ok<S: AsRef<OsStr>>(&self, args: &[S]) -> Vec<u8> {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "{:?} failed: {}\n{}",
-            args.iter()
-                .map(|a| a.as_ref().to_owned())
-                .collect::<Vec<_>>(),
-            o.status,
-            String::from_utf8_lossy(&o.stderr)
-        );
-        o.stdout
+        succeeded(args, self.run(args))
     }
 
     fn text<S: AsRef<OsStr>>(&self, args: &[S]) -> String {
@@ -77,6 +67,20 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The stdout of a run of `args` that must have succeeded.
+fn succeeded<S: AsRef<OsStr>>(args: &[S], o: Output) -> Vec<u8> {
+    assert!(
+        o.status.success(),
+        "{:?} failed: {}\n{}",
+        args.iter()
+            .map(|a| a.as_ref().to_owned())
+            .collect::<Vec<_>>(),
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
 }
 
 fn sigint(pid: u32) {
@@ -492,6 +496,25 @@ fn a_one_gib_file_round_trips_byte_for_byte() {
     same_file(&src, &back);
 }
 
+/// Waits (bounded) until `started` holds while `child` runs, sends it SIGINT, and checks it
+/// exits with 130.
+fn interrupt_when(child: &mut Child, started: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !started() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the transfer never started"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it was interrupted"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    sigint(child.id());
+    assert_eq!(wait_exit(child, Duration::from_secs(30)).code(), Some(130));
+}
+
 #[test]
 fn sigint_during_put_and_get_leaves_no_partial_file() {
     let s = Serve::start("z");
@@ -505,24 +528,8 @@ fn sigint_during_put_and_get_leaves_no_partial_file() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Wait (bounded) until the temporary file exists on the server, then interrupt.
-    let start = Instant::now();
-    while !s.text(&["ls", "-a", "/"]).contains("zfpart") {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no temporary file appeared"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "put finished before it was interrupted"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    sigint(child.id());
-    assert_eq!(
-        wait_exit(&mut child, Duration::from_secs(30)).code(),
-        Some(130)
-    );
+    // Interrupt once the temporary file exists on the server.
+    interrupt_when(&mut child, || s.text(&["ls", "-a", "/"]).contains("zfpart"));
     assert_eq!(
         s.text(&["ls", "-a", "/"]),
         "",
@@ -545,23 +552,7 @@ fn sigint_during_put_and_get_leaves_no_partial_file() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while std::fs::read_dir(&dir).unwrap().count() == 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no temporary file appeared"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "get finished before it was interrupted"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    sigint(child.id());
-    assert_eq!(
-        wait_exit(&mut child, Duration::from_secs(30)).code(),
-        Some(130)
-    );
+    interrupt_when(&mut child, || std::fs::read_dir(&dir).unwrap().count() > 0);
     let left: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -605,17 +596,7 @@ impl External {
     }
 
     fn ok<S: AsRef<OsStr>>(&self, args: &[S]) -> Vec<u8> {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "{:?}: {}\n{}",
-            args.iter()
-                .map(|a| a.as_ref().to_owned())
-                .collect::<Vec<_>>(),
-            o.status,
-            String::from_utf8_lossy(&o.stderr)
-        );
-        o.stdout
+        succeeded(args, self.run(args))
     }
 
     fn p(&self, rel: &str) -> String {

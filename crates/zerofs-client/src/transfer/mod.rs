@@ -107,7 +107,7 @@ impl Endpoint {
 /// How a [`Transfer`] behaves.
 #[derive(Debug, Clone)]
 pub struct TransferOptions {
-    /// Files copied at once (default 16).
+    /// Files copied at once (default 32).
     pub concurrency: usize,
     /// Bytes per block read and written as one pipelined call (default 4 MiB).
     pub block_size: usize,
@@ -142,7 +142,7 @@ pub struct TransferOptions {
 impl Default for TransferOptions {
     fn default() -> Self {
         TransferOptions {
-            concurrency: 16,
+            concurrency: 32,
             block_size: 4 << 20,
             blocks_per_file: 4,
             memory: 64 << 20,
@@ -384,10 +384,11 @@ pub(crate) async fn copy_file_on_server(
     from: &Path,
     to: &Path,
     node: &Node,
+    dirs: pump::Parents<'_>,
 ) -> Result<(), TransferError> {
     let src = Endpoint::remote(client, from);
     let dst = Endpoint::remote(client, to);
-    pump::copy_file(engine, &src, &dst, node).await
+    pump::copy_file(engine, &src, &dst, node, dirs).await
 }
 
 #[cfg(test)]

@@ -1,12 +1,21 @@
 //! One file: blocks read from the source and written to the destination, several in flight.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
 
-use super::side::{Node, Side};
+use super::side::{Node, Reader, Side};
 use super::temp::{TempGuard, temp_name};
 use super::{Endpoint, Transfer, TransferError, UNIT};
+use crate::dir::Dir;
+
+/// The open parent directories of a file's source and destination (server sides only).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Parents<'a> {
+    pub(crate) src: Option<&'a Arc<Dir>>,
+    pub(crate) dst: Option<&'a Arc<Dir>>,
+}
 
 /// Whether every byte of `b` is zero.
 pub(crate) fn is_zero(b: &[u8]) -> bool {
@@ -21,16 +30,26 @@ pub(crate) fn is_zero(b: &[u8]) -> bool {
 /// Copies the regular file `src` (described by `node`) to `dst`: under a temporary name
 /// renamed at the end (unless `in_place`), blocks pipelined, zero blocks skipped when
 /// `sparse`, then length, mode and mtime set.
+///
+/// `dirs` are the open parents of source and destination on a server, when the walk has
+/// them (children are then opened and renamed by name, without walks from the root).
 pub(crate) async fn copy_file(
     engine: &Transfer,
     src: &Endpoint,
     dst: &Endpoint,
     node: &Node,
+    dirs: Parents<'_>,
 ) -> Result<(), TransferError> {
     let o = &engine.opts;
     let (sside, dside) = (Side::of(src), Side::of(dst));
     let (spath, dpath) = (src.path(), dst.path());
-    let reader = sside.open_read(spath).await?;
+    let reader = sside.open_read(spath, dirs.src).await?;
+    if let (Reader::Remote(f), Endpoint::Local(_)) = (&reader, dst)
+        && node.size < o.block_size as u64
+        && !o.in_place
+    {
+        return small_download(engine, f, spath, dpath, node).await;
+    }
     let (write_path, guard) = if o.in_place {
         (dpath.to_path_buf(), None)
     } else {
@@ -45,7 +64,9 @@ pub(crate) async fn copy_file(
     let exclusive = guard.is_some();
     let guard = guard.map(|(t, r)| TempGuard::new(t, r, &engine.pending));
     // Owner-only while it fills; the source's mode is applied at the end.
-    let writer = dside.create(&write_path, 0o600, exclusive).await?;
+    let writer = dside
+        .create(&write_path, dirs.dst, 0o600, exclusive)
+        .await?;
 
     let bs = o.block_size as u64;
     let size = node.size;
@@ -96,8 +117,77 @@ pub(crate) async fn copy_file(
     if let Some(g) = guard {
         // Close the handle before the rename (some servers refuse renaming open files).
         drop(writer);
-        dside.rename(wp, dpath).await?;
+        dside.rename(wp, dpath, dirs.dst).await?;
         g.keep();
     }
+    Ok(())
+}
+
+/// A file smaller than a block from a server to the local disk: one read, then everything
+/// local (temporary, data, mode, mtime, rename) in one blocking call, which either renames
+/// the complete file or removes the temporary, so it needs no guard.
+async fn small_download(
+    engine: &Transfer,
+    f: &Arc<crate::file::File>,
+    spath: &Path,
+    dpath: &Path,
+    node: &Node,
+) -> Result<(), TransferError> {
+    let o = &engine.opts;
+    // One byte more than expected proves the end in the same request.
+    let want = u32::try_from(node.size + 1).unwrap_or(u32::MAX);
+    let data = f
+        .read_at(0, want)
+        .await
+        .map_err(|e| TransferError::remote(spath, e))?;
+    // Bytes past the size the walk saw are left out, as the block path does.
+    let data = data.slice(..data.len().min(node.size as usize));
+    if (data.len() as u64) < node.size {
+        return Err(TransferError::remote(
+            spath,
+            crate::ZeroFsError::Io {
+                errno: 5,
+                path: spath.display().to_string(),
+                message: format!(
+                    "file shrank while being copied ({} bytes, {} expected)",
+                    data.len(),
+                    node.size
+                ),
+            },
+        ));
+    }
+    let got = data.len() as u64;
+    let (mode, mtime) = (
+        o.keep_modes.then_some(node.mode),
+        o.keep_times.then_some(node.mtime),
+    );
+    let (temp, to) = (temp_name(dpath), dpath.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let write = || -> std::io::Result<()> {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&temp)?;
+            file.write_all(&data)?;
+            if let Some(m) = mode {
+                file.set_permissions(std::fs::Permissions::from_mode(m))?;
+            }
+            if let Some(t) = mtime {
+                file.set_modified(t)?;
+            }
+            drop(file);
+            std::fs::rename(&temp, &to)
+        };
+        write().inspect_err(|_| {
+            let _ = std::fs::remove_file(&temp);
+        })
+    })
+    .await
+    .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    .map_err(|e| TransferError::local(dpath, e))?;
+    engine.progress.send_modify(|p| p.bytes_done += got);
     Ok(())
 }

@@ -12,6 +12,7 @@ use bytes::Bytes;
 
 use super::{Endpoint, TransferError};
 use crate::client::Client;
+use crate::dir::Dir;
 use crate::error::ZeroFsError;
 use crate::file::File;
 use crate::records::{FileType, Metadata, OpenOptions, SetAttrs, SetTime};
@@ -130,6 +131,15 @@ impl<'a> Side<'a> {
                 Err(ZeroFsError::NotFound { .. }) => Ok(None),
                 Err(e) => Err(TransferError::remote(path, e)),
             },
+        }
+    }
+
+    /// The open directory `path` on the server (`None` locally, or if it cannot be opened:
+    /// callers then go by path).
+    pub(crate) async fn open_dir(&self, path: &Path) -> Option<Arc<Dir>> {
+        match self {
+            Side::Local => None,
+            Side::Remote(c) => c.open_dir(path).await.ok(),
         }
     }
 
@@ -271,8 +281,19 @@ impl<'a> Side<'a> {
         }
     }
 
-    /// Renames `from` over `to`.
-    pub(crate) async fn rename(&self, from: &Path, to: &Path) -> Result<(), TransferError> {
+    /// Renames `from` over `to` (siblings in `dir`, their open parent, when given).
+    pub(crate) async fn rename(
+        &self,
+        from: &Path,
+        to: &Path,
+        dir: Option<&Arc<Dir>>,
+    ) -> Result<(), TransferError> {
+        if let (Side::Remote(_), Some(d)) = (self, dir) {
+            return d
+                .rename_at(name_bytes(from), d, name_bytes(to))
+                .await
+                .map_err(|e| TransferError::remote(to, e));
+        }
         match self {
             Side::Local => {
                 let (f, t) = (from.to_path_buf(), to.to_path_buf());
@@ -320,8 +341,19 @@ impl<'a> Side<'a> {
         }
     }
 
-    /// Opens the file `path` for reading.
-    pub(crate) async fn open_read(&self, path: &Path) -> Result<Reader, TransferError> {
+    /// Opens the file `path` for reading (by name in `dir`, its open parent, when given).
+    pub(crate) async fn open_read(
+        &self,
+        path: &Path,
+        dir: Option<&Arc<Dir>>,
+    ) -> Result<Reader, TransferError> {
+        if let (Side::Remote(_), Some(d)) = (self, dir) {
+            return d
+                .open_at(name_bytes(path), OpenOptions::read_only())
+                .await
+                .map(Reader::Remote)
+                .map_err(|e| TransferError::remote(path, e));
+        }
         match self {
             Side::Local => {
                 let p = path.to_path_buf();
@@ -342,6 +374,7 @@ impl<'a> Side<'a> {
     pub(crate) async fn create(
         &self,
         path: &Path,
+        dir: Option<&Arc<Dir>>,
         mode: u32,
         exclusive: bool,
     ) -> Result<Writer, TransferError> {
@@ -350,6 +383,13 @@ impl<'a> Side<'a> {
             .create_new(exclusive)
             .truncate(!exclusive)
             .mode(mode);
+        if let (Side::Remote(_), Some(d)) = (self, dir) {
+            return d
+                .open_at(name_bytes(path), opts)
+                .await
+                .map(Writer::Remote)
+                .map_err(|e| TransferError::remote(path, e));
+        }
         match self {
             Side::Local => {
                 // Inline (one short system call), so a cancelled copy never creates the file

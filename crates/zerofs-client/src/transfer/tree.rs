@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 
 use super::side::{Kind, Node, Side};
 use super::{Endpoint, Event, Transfer, TransferError, TransferReport, pump};
+use crate::dir::Dir;
 
 /// Jobs queued ahead of the copies (bounds the walk's lead, and so its memory).
 const QUEUE: usize = 1024;
@@ -20,11 +21,13 @@ const QUEUE: usize = 1024;
 /// Failures kept in the report (all are counted).
 const KEEP_FAILURES: usize = 1000;
 
-/// One file or link to copy.
+/// One file or link to copy, with the open parents the walk has on a server.
 struct Job {
     from: PathBuf,
     to: PathBuf,
     node: Node,
+    sdir: Option<Arc<Dir>>,
+    ddir: Option<Arc<Dir>>,
 }
 
 /// The report under a lock, shared by the walk and the copies.
@@ -103,6 +106,8 @@ pub(crate) async fn run(
                 from: from.path().to_path_buf(),
                 to: to.path().to_path_buf(),
                 node,
+                sdir: None,
+                ddir: None,
             };
             if engine.opts.skip_unchanged
                 && let Some(d) = Side::of(&to).stat(to.path()).await?
@@ -170,13 +175,16 @@ async fn copy_one(engine: &Transfer, from: &Endpoint, to: &Endpoint, job: Job, s
                     .send_modify(|p| p.bytes_done += job.node.size);
                 Ok(())
             } else {
+                let dirs = pump::Parents {
+                    src: job.sdir.as_ref(),
+                    dst: job.ddir.as_ref(),
+                };
                 match (&src, &dst) {
-                    (Endpoint::Remote(a, _), Endpoint::Remote(b, _))
-                        if std::sync::Arc::ptr_eq(a, b) =>
-                    {
-                        super::copy_file_on_server(engine, a, &job.from, &job.to, &job.node).await
+                    (Endpoint::Remote(a, _), Endpoint::Remote(b, _)) if Arc::ptr_eq(a, b) => {
+                        super::copy_file_on_server(engine, a, &job.from, &job.to, &job.node, dirs)
+                            .await
                     }
-                    _ => pump::copy_file(engine, &src, &dst, &job.node).await,
+                    _ => pump::copy_file(engine, &src, &dst, &job.node, dirs).await,
                 }
             }
         }
@@ -229,6 +237,13 @@ async fn walk_and_copy(
                 continue;
             }
             dirs.push((d.clone(), node));
+            // Open parents on a server, shared by this directory's jobs.
+            let sdir = src.open_dir(&s).await;
+            let ddir = if o.dry_run {
+                None
+            } else {
+                dst.open_dir(&d).await
+            };
             let entries = match src.list(&s).await {
                 Ok(e) => e,
                 Err(e) => {
@@ -273,6 +288,8 @@ async fn walk_and_copy(
                             from: cs,
                             to: cd,
                             node: n,
+                            sdir: sdir.clone(),
+                            ddir: ddir.clone(),
                         };
                         if o.skip_unchanged && existing.get(&name).is_some_and(|e| unchanged(&n, e))
                         {
