@@ -3,8 +3,9 @@
 //! Random 64 KiB range reads of a 1 GiB object, and a 256 MiB multipart upload (8 MiB
 //! parts), through `ZeroFsStore`, through `object_store`'s `LocalFileSystem` on this machine
 //! (the floor), and through ZeroFS's own client 0.1.4 doing the same work one request at a
-//! time (the object opened once, one `read_at` per range; parts written one after another).
-//! Cases are interleaved within each repetition; the table reports median and min.
+//! time (the object opened once, one `read_at` per range, or `read_range` per range; parts
+//! written one after another). All read cases run, then all upload cases, each phase
+//! interleaved with the order rotating per repetition; the table reports median and min.
 //!
 //! ```text
 //! cargo run --release --manifest-path bench/objstore/Cargo.toml -- [--server S | --target T --aname A]
@@ -77,12 +78,15 @@ fn args() -> Res<Args> {
 
 /// A server child process (killed when this process exits), and its temp dir.
 struct Server {
-    _child: Child,
+    child: Child,
     dir: PathBuf,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // Closing the watchdog's stdin kills the server; then its files can go.
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -106,11 +110,7 @@ async fn start_memserver(generation: &str) -> Res<(Server, String)> {
         .arg(&sock)
         .stdin(Stdio::piped())
         .spawn()?;
-    wait_up(
-        Server { _child: child, dir },
-        format!("unix:{}", sock.display()),
-    )
-    .await
+    wait_up(Server { child, dir }, format!("unix:{}", sock.display())).await
 }
 
 /// Waits (at most 60 s) until `target` accepts a client.
@@ -151,11 +151,7 @@ async fn start_zerofs() -> Res<(Server, String)> {
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()?;
-    wait_up(
-        Server { _child: child, dir },
-        format!("unix:{}", sock.display()),
-    )
-    .await
+    wait_up(Server { child, dir }, format!("unix:{}", sock.display())).await
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so every store holds the same object.
@@ -198,7 +194,7 @@ async fn upload_ref(c: &zerofs_client_ref::Client, path: &str, size: u64, seed: 
     let f = c
         .open(
             &staging,
-            OpenOptions::write_only().create(true).truncate(true),
+            OpenOptions::read_write().create(true).truncate(true),
         )
         .await?;
     let parts = (size as usize).div_ceil(PART);
@@ -265,7 +261,7 @@ async fn main() -> Res<()> {
     let t = Instant::now();
     upload(&ours, &big, a.object, 1).await?;
     eprintln!(
-        "fixture: {} MiB into ZeroFS in {:.1?}",
+        "fixture: {} MiB into {target} in {:.1?}",
         a.object >> 20,
         t.elapsed()
     );
@@ -301,6 +297,10 @@ async fn main() -> Res<()> {
             "reads: ZeroFS client 0.1.4, read_at one at a time (opened once)",
             read_bytes,
         ),
+        (
+            "reads: ZeroFS client 0.1.4, read_range one at a time (opened per range)",
+            read_bytes,
+        ),
         ("upload: LocalFileSystem put_multipart", a.upload),
         ("upload: ZeroFsStore put_multipart", a.upload),
         (
@@ -315,52 +315,77 @@ async fn main() -> Res<()> {
         samples: Vec::new(),
     })
     .collect();
+    assert_eq!(cases.len(), 10, "one case per arm below");
 
     let up = Path::from("upload.bin");
-    for rep in 0..a.reps {
-        for (i, case) in cases.iter_mut().enumerate() {
+    // Reads first, then uploads (an upload leaves the server flushing for a while, which
+    // would slow whatever read ran next); within each phase the order rotates every
+    // repetition, so no case always follows the same one.
+    const READS: usize = 7;
+    let mut order = Vec::new();
+    for (phase, len) in [(0, READS), (READS, cases.len() - READS)] {
+        for rep in 0..a.reps {
+            order.extend((0..len).map(|k| (rep, phase + (k + rep) % len)));
+        }
+    }
+    ours.client().sync().await?;
+    for (rep, i) in order {
+        let case = &mut cases[i];
+        {
             let t = Instant::now();
-            match i {
-                0 => {
-                    for r in &ranges {
-                        local.get_range(&big, r.clone()).await?;
+            let run: Res<()> = async {
+                match i {
+                    0 => {
+                        for r in &ranges {
+                            local.get_range(&big, r.clone()).await?;
+                        }
+                    }
+                    1 => drop(local.get_ranges(&big, &ranges).await?),
+                    2 => {
+                        for r in &ranges {
+                            ours.get_range(&big, r.clone()).await?;
+                        }
+                    }
+                    3 => {
+                        futures::stream::iter(ranges.iter().cloned())
+                            .map(|r| ours.get_range(&big, r))
+                            .buffer_unordered(CONCURRENT_GETS)
+                            .try_collect::<Vec<_>>()
+                            .await?;
+                    }
+                    4 => drop(ours.get_ranges(&big, &ranges).await?),
+                    5 => {
+                        let f = theirs
+                            .open(big_ref, zerofs_client_ref::OpenOptions::read_only())
+                            .await?;
+                        for r in &ranges {
+                            f.read_at(r.start, RANGE as u32).await?;
+                        }
+                    }
+                    6 => {
+                        for r in &ranges {
+                            theirs.read_range(big_ref, r.start, RANGE as u32).await?;
+                        }
+                    }
+                    7 => upload(&local, &up, a.upload, 100 + rep as u64).await?,
+                    8 => upload(&ours, &up, a.upload, 100 + rep as u64).await?,
+                    _ => {
+                        upload_ref(
+                            &theirs,
+                            "/objstore-bench/upload.bin",
+                            a.upload,
+                            100 + rep as u64,
+                        )
+                        .await?
                     }
                 }
-                1 => drop(local.get_ranges(&big, &ranges).await?),
-                2 => {
-                    for r in &ranges {
-                        ours.get_range(&big, r.clone()).await?;
-                    }
-                }
-                3 => {
-                    futures::stream::iter(ranges.iter().cloned())
-                        .map(|r| ours.get_range(&big, r))
-                        .buffer_unordered(CONCURRENT_GETS)
-                        .try_collect::<Vec<_>>()
-                        .await?;
-                }
-                4 => drop(ours.get_ranges(&big, &ranges).await?),
-                5 => {
-                    let f = theirs
-                        .open(big_ref, zerofs_client_ref::OpenOptions::read_only())
-                        .await?;
-                    for r in &ranges {
-                        f.read_at(r.start, RANGE as u32).await?;
-                    }
-                }
-                6 => upload(&local, &up, a.upload, 100 + rep as u64).await?,
-                7 => upload(&ours, &up, a.upload, 100 + rep as u64).await?,
-                _ => {
-                    upload_ref(
-                        &theirs,
-                        "/objstore-bench/upload.bin",
-                        a.upload,
-                        100 + rep as u64,
-                    )
-                    .await?
-                }
+                Ok(())
             }
-            case.samples.push(t.elapsed());
+            .await;
+            match run {
+                Ok(()) => case.samples.push(t.elapsed()),
+                Err(e) => eprintln!("\n{} (repetition {rep}) failed: {e}", case.name),
+            }
             eprint!(".");
             std::io::stderr().flush().ok();
         }
@@ -369,6 +394,10 @@ async fn main() -> Res<()> {
     println!("| case | median | min | MiB/s (median) |");
     println!("|---|---:|---:|---:|");
     for c in &mut cases {
+        if c.samples.is_empty() {
+            println!("| {} | failed | failed | - |", c.name);
+            continue;
+        }
         c.samples.sort();
         let med = c.samples[c.samples.len() / 2];
         let mib = c.bytes as f64 / (1 << 20) as f64 / med.as_secs_f64();

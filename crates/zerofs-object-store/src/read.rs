@@ -7,7 +7,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{GetOptions, GetResult, GetResultPayload, ObjectMeta, Result};
+use object_store::{GetOptions, GetRange, GetResult, GetResultPayload, ObjectMeta, Result};
 use zerofs_client::{File, Metadata, OpenOptions};
 
 use crate::ZeroFsStore;
@@ -70,12 +70,43 @@ impl ZeroFsStore {
             return Ok(result(meta, range, stream::empty().boxed()));
         }
         let file = self.open_read(&path, loc).await?;
-        let md = file.metadata().await.map_err(|e| lookup_error(e, loc))?;
+        // A small bounded range (a Parquet reader's typical request) is read together with
+        // the attributes, one round trip instead of two; checks apply before it is returned.
+        let early = match &options.range {
+            Some(GetRange::Bounded(r)) if r.start < r.end && r.end - r.start <= STREAM_CHUNK => {
+                Some(r.clone())
+            }
+            _ => None,
+        };
+        let (md, prefetched) = match &early {
+            Some(r) => {
+                let len = (r.end - r.start) as u32;
+                let (md, data) = futures::join!(file.metadata(), file.read_at(r.start, len));
+                (md, Some(data))
+            }
+            None => (file.metadata().await, None),
+        };
+        let md = md.map_err(|e| lookup_error(e, loc))?;
         require_file(location, &md)?;
         let meta = object_meta(location.clone(), &md);
         options.check_preconditions(&meta)?;
         let range = resolve_range(&options, meta.size)?;
-        let body = body_stream(file, range.clone(), location.to_string());
+        let body = match (early, prefetched) {
+            (Some(asked), Some(data)) => {
+                let data = data.map_err(|e| lookup_error(e, loc))?;
+                // The range as clamped to the size the attributes gave.
+                let want = (range.end - range.start) as usize;
+                if data.len() < want {
+                    return Err(generic(format!(
+                        "{loc}: the object changed while being read ({} of {want} bytes at {})",
+                        data.len(),
+                        asked.start
+                    )));
+                }
+                stream::once(async move { Ok(data.slice(..want)) }).boxed()
+            }
+            _ => body_stream(file, range.clone(), location.to_string()),
+        };
         Ok(result(meta, range, body))
     }
 
@@ -184,7 +215,6 @@ fn body_stream(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use object_store::GetRange;
 
     #[test]
     fn ranges_resolve_against_the_size() {

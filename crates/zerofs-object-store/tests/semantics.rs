@@ -206,13 +206,7 @@ async fn uploads_leave_no_staging_file_behind() {
     drop(up);
     let mut names = Vec::new();
     for _ in 0..200 {
-        names = client
-            .read_dir("/dir")
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.name)
-            .collect();
+        names = names_in(&client, "/dir").await;
         if names.len() == 1 {
             break;
         }
@@ -226,14 +220,13 @@ async fn uploads_leave_no_staging_file_behind() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::AlreadyExists { .. }), "{e}");
-    let names: Vec<_> = client
-        .read_dir("/dir")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.name)
-        .collect();
-    assert_eq!(names, ["obj"]);
+    assert_eq!(names_in(&client, "/dir").await, ["obj"]);
+}
+
+/// The names in a directory, as the plain client lists them.
+async fn names_in(client: &Client, dir: &str) -> Vec<String> {
+    let entries = client.read_dir(dir).await.unwrap();
+    entries.into_iter().map(|e| e.name).collect()
 }
 
 #[tokio::test]
