@@ -67,7 +67,7 @@ pub const STEPS: &[Step] = &[
         name: "python",
         about: "builds the zerofs9p wheel (bindings/python) into a cached venv of pinned packages \
                 and runs its pytest suite: MemServer at every generation, fsspec's abstract \
-                suite, pandas/pyarrow/dask (~4 min cold, ~3 min warm)",
+                suite, pandas/pyarrow/dask; fmt + clippy of the crate (~4 min cold on an idle 2-core machine, ~10 min under heavy contention; ~1.5 min warm)",
         run: python,
     },
     Step {
