@@ -99,18 +99,22 @@ pub(crate) fn ensure_venv() -> Result<PathBuf> {
         .find(|p| crate::util::succeeds(Command::new(p).arg("--version")))
         .ok_or("no python3 on PATH")?;
     run(Command::new(python).args(["-m", "venv"]).arg(&venv))?;
-    run(Command::new(bin(&venv, "python"))
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-        ])
-        .arg(&reqs))?;
+    run(pip_install(&venv).arg("-r").arg(&reqs))?;
     std::fs::write(&done, text)?;
     Ok(venv)
+}
+
+/// `pip install` of the venv, quiet.
+fn pip_install(venv: &Path) -> Command {
+    let mut cmd = Command::new(bin(venv, "python"));
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]);
+    cmd
 }
 
 fn bin(venv: &Path, name: &str) -> PathBuf {
@@ -125,10 +129,7 @@ pub(crate) fn install_wheel(venv: &Path) -> Result {
     }
     run(Command::new(bin(venv, "maturin"))
         .current_dir(root())
-        .env(
-            "CARGO_TARGET_DIR",
-            cache_dir().join("bindings-python-target"),
-        )
+        .env("CARGO_TARGET_DIR", target_dir())
         .args(["build", "--release", "--quiet", "--interpreter"])
         .arg(bin(venv, "python"))
         .arg("--out")
@@ -137,14 +138,7 @@ pub(crate) fn install_wheel(venv: &Path) -> Result {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|x| x == "whl"))
         .ok_or("maturin built no wheel")?;
-    run(Command::new(bin(venv, "python"))
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
+    run(pip_install(venv)
         .args(["--force-reinstall", "--no-deps"])
         .arg(&wheel))
 }
