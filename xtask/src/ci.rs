@@ -97,13 +97,13 @@ pub const STEPS: &[Step] = &[
         name: "python",
         about: "builds the zerofs9p wheel (bindings/python) into a cached venv of pinned packages \
                 and runs its pytest suite: MemServer at every generation, fsspec's abstract \
-                suite, pandas/pyarrow/dask (~4 min cold, ~3 min warm)",
+                suite, pandas/pyarrow/dask; fmt + clippy of the crate (cold: 8-10 min on the 2-core machine under heavy contention, most of it the release build; warm: ~70 s)",
         run: python,
     },
     Step {
         name: "python-interop",
         about: "the zerofs9p pytest suite against diod and ZeroFS 0.19.1 (TCP and unix socket \
-                each; reuses the python step's venv and wheel)",
+                each; reuses the python step's venv and wheel; ~110 s warm)",
         run: python_interop,
     },
     Step {

@@ -10,7 +10,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{Result, cache_dir, display, fail, project_root, run};
+use crate::util::{Result, cache_dir, cargo, display, fail, project_root, run};
 
 /// The pinned test requirements (maturin, pytest, fsspec, pandas, pyarrow, dask...).
 const REQUIREMENTS: &str = "bindings/python/requirements-ci.txt";
@@ -31,8 +31,19 @@ pub fn main(args: &[String]) -> Result {
     pytest(&venv, args, &[])
 }
 
-/// The CI step: the whole suite against the MemServer (every generation).
+/// The CI step: fmt and clippy of the binding crate, then the whole suite against the
+/// MemServer (every generation).
 pub fn ci_step() -> Result {
+    let manifest = root().join("Cargo.toml");
+    run(cargo()
+        .args(["fmt", "--manifest-path"])
+        .arg(&manifest)
+        .args(["--", "--check"]))?;
+    run(cargo()
+        .env("CARGO_TARGET_DIR", target_dir())
+        .args(["clippy", "--manifest-path"])
+        .arg(&manifest)
+        .args(["--all-targets", "--", "-D", "warnings"]))?;
     let venv = ensure_venv()?;
     install_wheel(&venv)?;
     pytest(&venv, &[], &[])
@@ -55,6 +66,12 @@ pub fn interop_step() -> Result {
             ],
         )
     })
+}
+
+/// The binding crate's target directory, kept in the cache so that a warm CI run (a fresh
+/// clone) rebuilds only what changed.
+fn target_dir() -> PathBuf {
+    cache_dir().join("bindings-python-target")
 }
 
 fn root() -> PathBuf {
@@ -82,18 +99,22 @@ pub(crate) fn ensure_venv() -> Result<PathBuf> {
         .find(|p| crate::util::succeeds(Command::new(p).arg("--version")))
         .ok_or("no python3 on PATH")?;
     run(Command::new(python).args(["-m", "venv"]).arg(&venv))?;
-    run(Command::new(bin(&venv, "python"))
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-        ])
-        .arg(&reqs))?;
+    run(pip_install(&venv).arg("-r").arg(&reqs))?;
     std::fs::write(&done, text)?;
     Ok(venv)
+}
+
+/// `pip install` of the venv, quiet.
+fn pip_install(venv: &Path) -> Command {
+    let mut cmd = Command::new(bin(venv, "python"));
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]);
+    cmd
 }
 
 fn bin(venv: &Path, name: &str) -> PathBuf {
@@ -108,11 +129,7 @@ pub(crate) fn install_wheel(venv: &Path) -> Result {
     }
     run(Command::new(bin(venv, "maturin"))
         .current_dir(root())
-        // Kept in the cache, so a warm CI run (fresh clone) rebuilds only what changed.
-        .env(
-            "CARGO_TARGET_DIR",
-            cache_dir().join("bindings-python-target"),
-        )
+        .env("CARGO_TARGET_DIR", target_dir())
         .args(["build", "--release", "--quiet", "--interpreter"])
         .arg(bin(venv, "python"))
         .arg("--out")
@@ -121,14 +138,7 @@ pub(crate) fn install_wheel(venv: &Path) -> Result {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|x| x == "whl"))
         .ok_or("maturin built no wheel")?;
-    run(Command::new(bin(venv, "python"))
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
+    run(pip_install(venv)
         .args(["--force-reinstall", "--no-deps"])
         .arg(&wheel))
 }

@@ -62,20 +62,20 @@ fn options(
     msize: Option<u32>,
     connect_timeout: Option<f64>,
 ) -> ConnectOptions {
-    let mut o = ConnectOptions::default();
-    o.uid = uid;
-    o.gid = gid;
-    o.uname = uname;
-    if let Some(a) = aname {
-        o.aname = a;
+    // Only the reference's six fields, so this survives ConnectOptions gaining or losing
+    // the others.
+    let d = ConnectOptions::default();
+    ConnectOptions {
+        uid,
+        gid,
+        uname,
+        aname: aname.unwrap_or(d.aname.clone()),
+        msize: msize.unwrap_or(d.msize),
+        connect_timeout_ms: connect_timeout
+            .map(|t| (t * 1000.0).clamp(1.0, u32::MAX as f64) as u32)
+            .or(d.connect_timeout_ms),
+        ..d
     }
-    if let Some(m) = msize {
-        o.msize = m;
-    }
-    if let Some(t) = connect_timeout {
-        o.connect_timeout_ms = Some((t * 1000.0).clamp(1.0, u32::MAX as f64) as u32);
-    }
-    o
 }
 
 /// `mkdir` with `os.mkdir`/`os.makedirs` semantics.

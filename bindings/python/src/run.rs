@@ -34,11 +34,26 @@ where
     T: for<'py> IntoPyObject<'py> + Send + 'static,
 {
     if blocking {
-        let value = py.detach(|| runtime().block_on(fut))?;
+        let value = py.detach(|| runtime().block_on(interruptible(fut)))?;
         value.into_py_any(py)
     } else {
         let fut = pyo3_async_runtimes::tokio::future_into_py(py, fut)?;
         Ok(coroutine(py)?.call1((fut,))?.unbind())
+    }
+}
+
+/// How often a blocking call looks for a pending signal (Ctrl-C).
+const SIGNAL_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// `fut`, abandoned (dropped, like a cancelled asyncio task) when a Python signal handler
+/// raises, so Ctrl-C interrupts a blocking call that waits on a slow or silent server.
+async fn interruptible<T>(fut: impl Future<Output = PyResult<T>>) -> PyResult<T> {
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        tokio::select! {
+            out = &mut fut => return out,
+            () = tokio::time::sleep(SIGNAL_POLL) => Python::attach(|py| py.check_signals())?,
+        }
     }
 }
 

@@ -116,3 +116,24 @@ def test_closed_client(server):
     with pytest.raises(OSError) as e:
         c.listdir("/")
     assert e.value.errno == 9
+
+
+def test_ctrl_c_interrupts_a_blocking_call(server, client, base):
+    import signal
+    import time
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are delivered to the main thread")
+    mem = server.need_mem()
+    mem.set_reply_delay(5.0)
+    timer = threading.Timer(0.3, lambda: signal.raise_signal(signal.SIGINT))
+    started = time.monotonic()
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            client.stat(base)
+    finally:
+        timer.cancel()
+        mem.set_reply_delay(None)
+    assert time.monotonic() - started < 3.0
+    assert client.stat(base).is_dir()

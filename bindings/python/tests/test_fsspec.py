@@ -67,6 +67,11 @@ def test_cat_ranges_and_buffered_reads(zfs, base):
     ends = [10, 200, len(data), (2 << 20) + 65536]
     out = zfs.cat_ranges(paths, starts, ends)
     assert out == [data[s:e] for s, e in zip(starts, ends)]
+    mixed = zfs.cat_ranges([f"{base}/r.bin", f"{base}/missing"], [0, 0], [4, 4])
+    assert mixed[0] == data[:4] and isinstance(mixed[1], FileNotFoundError)
+    with pytest.raises(FileNotFoundError):
+        zfs.cat_ranges([f"{base}/missing"], [0], [4], on_error="raise")
+    assert zfs.cat_ranges([f"{base}/r.bin"], [-4], [None]) == [data[-4:]]
     assert zfs.cat_file(f"{base}/r.bin", start=-5) == data[-5:]
     assert zfs.cat_file(f"{base}/r.bin", start=10, end=-10) == data[10:-10]
     with zfs.open(f"{base}/r.bin", "rb", block_size=1 << 16) as f:
