@@ -6,9 +6,9 @@
 //! predicted cookie, whose reply is used only if the first batch really ends there. That
 //! halves the sequential round trips of a large listing on a server that takes milliseconds
 //! per batch (ZeroFS 2.3: ~2 ms per 1000 entries with stats). Servers with opaque cookies
-//! (diod: hashes) never match the pattern and are listed one batch at a time, as before, and
-//! so is the tail: after a batch smaller than the largest so far, the end is near, and a
-//! guess would only cost a wasted request.
+//! (diod: hashes) never match the pattern and are listed one batch at a time, as before. A
+//! guess is made only after two batches of the same size (the server's limit), so a listing
+//! of one or two batches (most directories) and the tail of a long one cost no extra frame.
 
 use zerofs_9p_proto::consts::open;
 use zerofs_9p_proto::{Message, Treaddir};
@@ -127,14 +127,15 @@ impl Ctx {
     pub(crate) async fn list_all(&self, listing: &Fid) -> SResult<Vec<DirEntry>> {
         let mut out = Vec::new();
         let mut batch = self.read_batch(listing, 0).await?;
-        // The largest batch so far: a smaller one is the tail, after which comes the end.
-        let mut full = 0;
+        // The previous batch's size: a guess is made only once two batches in a row had the
+        // same size (the server's batch limit), so a small or ending listing never guesses.
+        let mut prev = 0;
         loop {
             if batch.end {
                 return Ok(out);
             }
-            let (cookie, stride) = (batch.next, batch.stride.filter(|&n| n >= full));
-            full = full.max(batch.raw);
+            let (cookie, stride) = (batch.next, batch.stride.filter(|&n| n == prev));
+            prev = batch.raw;
             append(&mut out, batch.entries);
             let Some(guess) = stride.and_then(|n| cookie.checked_add(n)) else {
                 batch = self.read_batch(listing, cookie).await?;
@@ -149,7 +150,7 @@ impl Ctx {
                 // The guess was wrong (or past the end): its reply is dropped unread.
                 continue;
             }
-            full = full.max(batch.raw);
+            prev = batch.raw;
             append(&mut out, batch.entries);
             batch = match ahead {
                 Ok(b) => b,

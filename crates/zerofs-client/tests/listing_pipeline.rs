@@ -71,22 +71,35 @@ fn names(n: usize) -> HashSet<String> {
 #[tokio::test]
 async fn a_large_listing_asks_for_the_batch_after_next_early() {
     let (s, c) = setup().await;
-    // 3502 entries with `.` and `..`: cookies 1..=3502, batches of 1000.
-    fill(&c, "/d", 3500).await;
-    let cookies = list_and_check(&s, &c, "/d", &names(3500)).await;
-    // 0, then 1000 and 2000 together, then 3000 and the guess 4000 together (the guess is
-    // wrong: the batch at 3000 is the 502-entry tail), then the end at 3502 alone: after a
-    // short batch no guess is made.
-    assert_eq!(cookies, [0, 1000, 2000, 3000, 3502, 4000]);
+    // 4502 entries with `.` and `..`: cookies 1..=4502, batches of 1000.
+    fill(&c, "/d", 4500).await;
+    let cookies = list_and_check(&s, &c, "/d", &names(4500)).await;
+    // 0 and 1000 alone (two full batches set the stride), then 2000 with the guess 3000, then
+    // 4000 with the guess 5000 (wrong: the batch at 4000 is the 502-entry tail), then the
+    // end at 4502 alone: after a short batch no guess is made.
+    assert_eq!(cookies, [0, 1000, 2000, 3000, 4000, 4502, 5000]);
 }
 
 #[tokio::test]
 async fn a_listing_that_ends_on_a_guess_costs_no_extra_frame() {
     let (s, c) = setup().await;
-    fill(&c, "/d", 4500).await;
-    let cookies = list_and_check(&s, &c, "/d", &names(4500)).await;
-    // Exactly the frames of a one-at-a-time listing, in four rounds instead of six.
-    assert_eq!(cookies, [0, 1000, 2000, 3000, 4000, 4502]);
+    fill(&c, "/d", 5500).await;
+    let cookies = list_and_check(&s, &c, "/d", &names(5500)).await;
+    // Exactly the frames of a one-at-a-time listing, in five rounds instead of seven.
+    assert_eq!(cookies, [0, 1000, 2000, 3000, 4000, 5000, 5502]);
+}
+
+#[tokio::test]
+async fn small_listings_never_guess() {
+    let (s, c) = setup().await;
+    fill(&c, "/d", 1).await;
+    assert_eq!(list_and_check(&s, &c, "/d", &names(1)).await, [0, 3]);
+    fill(&c, "/e", 1500).await;
+    // Two batches of different sizes: no stride is ever confirmed.
+    assert_eq!(
+        list_and_check(&s, &c, "/e", &names(1500)).await,
+        [0, 1000, 1502]
+    );
 }
 
 #[tokio::test]
