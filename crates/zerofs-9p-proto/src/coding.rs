@@ -276,6 +276,12 @@ impl<T: Codec + Limited> Field<Vec<T>> for Packed {
         let mut items = Vec::new();
         while !packed.is_empty() {
             let (next, item) = T::decode(packed, src)?;
+            if items.is_empty() {
+                // One allocation for the whole list, sized by the first item's length (a
+                // 1000-entry `Rreaddirattr` would otherwise grow, and copy, ten times).
+                let used = packed.len() - next.len();
+                items.reserve(1 + next.len() / used.max(1));
+            }
             items.push(item);
             packed = next;
         }

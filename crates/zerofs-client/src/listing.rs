@@ -1,4 +1,14 @@
 //! Directory listing: opening a listing fid and fetching batches of entries.
+//!
+//! A whole listing ([`Ctx::list_all`]) keeps two batch requests in flight when the server's
+//! cookies are positions (ZeroFS's are: the entry after cookie `c` has cookie `c + 1`, so the
+//! batch after next starts at `next + stride`): the one at the known cookie and one at the
+//! predicted cookie, whose reply is used only if the first batch really ends there. That
+//! halves the sequential round trips of a large listing on a server that takes milliseconds
+//! per batch (ZeroFS 2.3: ~2 ms per 1000 entries with stats). Servers with opaque cookies
+//! (diod: hashes) never match the pattern and are listed one batch at a time, as before. A
+//! guess is made only after two batches of the same size (the server's limit), so a listing
+//! of one or two batches (most directories) and the tail of a long one cost no extra frame.
 
 use zerofs_9p_proto::consts::open;
 use zerofs_9p_proto::{Message, Treaddir};
@@ -20,6 +30,11 @@ pub(crate) struct Batch {
     pub next: u64,
     /// The server returned nothing: end of directory.
     pub end: bool,
+    /// How many entries the server sent, `.` and `..` included.
+    pub raw: u64,
+    /// `Some(n)`: the batch held `n` entries (dots included) whose cookies were exactly
+    /// `cookie + 1 ..= cookie + n`, so the batch after this one likely starts at `next + n`.
+    pub stride: Option<u64>,
 }
 
 impl Ctx {
@@ -45,6 +60,10 @@ impl Ctx {
             next: cookie,
             ..Batch::default()
         };
+        // Whether every cookie so far was the previous one plus 1.
+        let mut dense = true;
+        let raw_len;
+        let mut step = |raw: u64, off: u64| dense &= cookie.checked_add(raw + 1) == Some(off);
         match self
             .session
             .call(if self.gen1() {
@@ -56,7 +75,10 @@ impl Ctx {
         {
             Message::Rreaddirattr(r) => {
                 batch.end = r.entries.is_empty();
-                for e in r.entries {
+                raw_len = r.entries.len() as u64;
+                batch.entries.reserve(r.entries.len());
+                for (raw, e) in r.entries.into_iter().enumerate() {
+                    step(raw as u64, e.offset);
                     batch.next = e.offset;
                     if !is_dot(&e.name) {
                         let meta = Metadata::from_stat(&e.stat);
@@ -71,7 +93,10 @@ impl Ctx {
             }
             Message::Rreaddir(r) => {
                 batch.end = r.entries.is_empty();
-                for e in r.entries {
+                raw_len = r.entries.len() as u64;
+                batch.entries.reserve(r.entries.len());
+                for (raw, e) in r.entries.into_iter().enumerate() {
+                    step(raw as u64, e.offset);
                     batch.next = e.offset;
                     if !is_dot(&e.name) {
                         batch.entries.push(DirEntry::new(
@@ -90,21 +115,58 @@ impl Ctx {
                 "readdir cookie {cookie} did not advance"
             )));
         }
+        batch.raw = raw_len;
+        if dense && !batch.end {
+            batch.stride = Some(batch.next - cookie);
+        }
         Ok(batch)
     }
 
-    /// Every entry of the opened listing fid, batch after batch until an empty reply.
+    /// Every entry of the opened listing fid, batch after batch until an empty reply; with
+    /// positional cookies, two batches at a time (see the module docs).
     pub(crate) async fn list_all(&self, listing: &Fid) -> SResult<Vec<DirEntry>> {
         let mut out = Vec::new();
-        let mut cookie = 0;
+        let mut batch = self.read_batch(listing, 0).await?;
+        // The previous batch's size: a guess is made only once two batches in a row had the
+        // same size (the server's batch limit), so a small or ending listing never guesses.
+        let mut prev = 0;
         loop {
-            let batch = self.read_batch(listing, cookie).await?;
             if batch.end {
                 return Ok(out);
             }
-            cookie = batch.next;
-            out.extend(batch.entries);
+            let (cookie, stride) = (batch.next, batch.stride.filter(|&n| n == prev));
+            prev = batch.raw;
+            append(&mut out, batch.entries);
+            let Some(guess) = stride.and_then(|n| cookie.checked_add(n)) else {
+                batch = self.read_batch(listing, cookie).await?;
+                continue;
+            };
+            let (now, ahead) = futures::join!(
+                self.read_batch(listing, cookie),
+                self.read_batch(listing, guess)
+            );
+            batch = now?;
+            if batch.end || batch.next != guess {
+                // The guess was wrong (or past the end): its reply is dropped unread.
+                continue;
+            }
+            prev = batch.raw;
+            append(&mut out, batch.entries);
+            batch = match ahead {
+                Ok(b) => b,
+                // Asked early, it may have failed for a reason that no longer holds: ask again.
+                Err(_) => self.read_batch(listing, guess).await?,
+            };
         }
+    }
+}
+
+/// Appends `entries` to `out` (taking the first batch's vector as it is).
+fn append(out: &mut Vec<DirEntry>, entries: Vec<DirEntry>) {
+    if out.is_empty() {
+        *out = entries;
+    } else {
+        out.extend(entries);
     }
 }
 
