@@ -212,7 +212,7 @@ fn interop() -> Result {
 }
 
 fn cli_interop() -> Result {
-    crate::interop::cli::ci_step()
+    crate::interop::cli_step()
 }
 
 fn doctest() -> Result {

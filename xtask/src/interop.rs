@@ -20,7 +20,6 @@
 //! capability check). `--report` also runs the memserver generations and writes the matrix
 //! to `docs/INTEROP.md`.
 
-pub mod cli;
 mod proc;
 mod report;
 
@@ -314,64 +313,49 @@ fn nextest(
 }
 
 /// `cargo xtask ci object-store-interop`: `object_store`'s conformance suite against
-/// `ZeroFsStore` (the `external::*` tests of `zerofs-object-store`) on diod and ZeroFS 0.19.1,
-/// each over TCP and a unix socket. Every column runs; the servers stop on every path.
+/// `ZeroFsStore` (the `external::*` tests of `zerofs-object-store`) on every real-server column.
 pub fn object_store_step() -> Result {
+    external_tests_per_column(
+        "object-store interop",
+        &["-p", "zerofs-object-store", "--test", "conformance"],
+        "test(/^external::/)",
+    )
+}
+
+/// `cargo xtask ci cli-interop`: the `zerofs-cli` binary (the ignored `external_` tests of
+/// crates/zerofs-cli) on every real-server column.
+pub fn cli_step() -> Result {
+    external_tests_per_column("cli-interop", &["-p", "zerofs-cli"], "test(/^external_/)")
+}
+
+/// Builds the nextest `selection` before any server starts, then runs its ignored tests
+/// matching `filter` once per column of [`for_each_column`] with that column's environment.
+fn external_tests_per_column(step: &str, selection: &[&str], filter: &str) -> Result {
     let bins = servers::ensure()?;
     let path = nextest_path()?;
     let nextest = |extra: &[&str]| {
         let mut cmd = cargo();
         cmd.env("PATH", &path)
-            .args([
-                "nextest",
-                "run",
-                "-p",
-                "zerofs-object-store",
-                "--test",
-                "conformance",
-            ])
+            .args(["nextest", "run"])
+            .args(selection)
             .args(extra);
         cmd
     };
-    // Compile before any server starts.
     util::run(&mut nextest(&["--no-run"]))?;
-    let tmp = TempDir::new("zerofs-objstore-interop")?;
-    let servers = [
-        ServerProc::start_diod(&bins, &tmp)?,
-        ServerProc::start_zerofs(&bins, &tmp)?,
-    ];
-    let mut failed = Vec::new();
-    for col in servers.iter().flat_map(ServerProc::columns) {
+    for_each_column(|col| {
         let t = Instant::now();
         let status = util::run(
-            nextest(&[
-                "--no-fail-fast",
-                "--run-ignored",
-                "only",
-                "-E",
-                "test(/^external::/)",
-            ])
-            .envs(column_env(&col, &bins)),
+            nextest(&["--no-fail-fast", "--run-ignored", "only", "-E", filter])
+                .envs(column_env(col, &bins)),
         );
         eprintln!(
-            "==> object-store interop {}: {:.1}s",
+            "==> {step} {}: {:.1}s",
             col.label,
             t.elapsed().as_secs_f64()
         );
-        if let Err(e) = status {
-            eprintln!("==> object-store interop {}: {e}", col.label);
-            failed.push(col.label);
-        }
-    }
-    drop(servers);
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        util::fail(format!(
-            "object-store interop failed: {}",
-            failed.join(", ")
-        ))
-    }
+        status
+    })
+    .map_err(|e| format!("{step} failed: {e}").into())
 }
 
 /// The Debian version of diod, for the report.
