@@ -93,29 +93,31 @@ impl File {
     /// Reads up to `len` bytes at `offset`; a shorter result means end of file (empty past
     /// it). `len = 0` returns empty without a round trip. A read that fits one chunk returns
     /// the receive buffer itself.
-    #[tracing::instrument(level = "debug", name = "file.read_at", skip_all, fields(path = %self.path), err(level = "debug", Display))]
+    #[tracing::instrument(level = "debug", name = "file.read_at", skip_all, fields(path = %self.path, bytes = tracing::field::Empty), err(level = "debug", Display))]
     pub async fn read_at(&self, offset: u64, len: u32) -> Result<Bytes, ZeroFsError> {
         self.check()?;
         if len == 0 {
             return Ok(Bytes::new());
         }
-        self.cx
-            .session
-            .read(&self.fid, offset, len as usize)
-            .await
-            .at(&self.path)
+        crate::trace::record_len(
+            self.cx
+                .session
+                .read(&self.fid, offset, len as usize)
+                .await
+                .at(&self.path),
+        )
     }
 
     /// Writes all of `data` at `offset` (copied once into a [`Bytes`]; see
     /// [`write_at_bytes`](Self::write_at_bytes)). A short write is `Io { errno: EIO }`.
-    #[tracing::instrument(level = "debug", name = "file.write_at", skip_all, fields(path = %self.path), err(level = "debug", Display))]
+    #[tracing::instrument(level = "debug", name = "file.write_at", skip_all, fields(path = %self.path, bytes = data.len()), err(level = "debug", Display))]
     pub async fn write_at(&self, offset: u64, data: &[u8]) -> Result<(), ZeroFsError> {
         self.write_at_bytes(offset, Bytes::copy_from_slice(data))
             .await
     }
 
     /// Writes all of `data` at `offset` without copying it.
-    #[tracing::instrument(level = "debug", name = "file.write_at_bytes", skip_all, fields(path = %self.path), err(level = "debug", Display))]
+    #[tracing::instrument(level = "debug", name = "file.write_at_bytes", skip_all, fields(path = %self.path, bytes = data.len()), err(level = "debug", Display))]
     pub async fn write_at_bytes(&self, offset: u64, data: Bytes) -> Result<(), ZeroFsError> {
         self.check()?;
         self.cx.write_all(&self.fid, offset, data, &self.path).await

@@ -48,6 +48,7 @@ mod open;
 mod path;
 mod records;
 mod resolve;
+mod trace;
 pub mod transfer;
 mod tree;
 #[cfg(feature = "stream")]

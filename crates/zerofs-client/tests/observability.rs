@@ -1,31 +1,45 @@
 //! Every public operation runs in a debug-level `tracing` span named after it, with the path,
-//! and a failure is recorded in it; `Client::stats` exposes the session's counters.
+//! and a failure is recorded in it; reads and writes record their byte count; `Client::stats`
+//! exposes the session's counters.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id};
+use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use zerofs_client::{Client, OpenOptions};
 use zerofs_memserver::{Config, Generation, MemServer};
 
-/// (span name, path field) of every span, and the span names that saw an error event.
+/// (span name, path field) of every span, and the span names that saw an error event;
+/// the `bytes` field each span ended up with (given at creation or recorded later), by name.
 #[derive(Default)]
 struct Seen {
     spans: Vec<(String, String)>,
     errors: Vec<String>,
+    bytes: Vec<(String, u64)>,
+    names: HashMap<u64, String>,
 }
 
 struct Capture(Arc<Mutex<Seen>>);
 
+#[derive(Default)]
 struct Fields {
     path: String,
     error: bool,
+    bytes: Option<u64>,
 }
 
 impl Visit for Fields {
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        match field.name() {
+            "bytes" => self.bytes = Some(value),
+            _ => self.record_debug(field, &value),
+        }
+    }
+
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         match field.name() {
             "path" => self.path = format!("{value:?}"),
@@ -36,21 +50,29 @@ impl Visit for Fields {
 }
 
 impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
-    fn on_new_span(&self, attrs: &Attributes<'_>, _id: &Id, _ctx: Context<'_, S>) {
-        let mut f = Fields {
-            path: String::new(),
-            error: false,
-        };
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, _ctx: Context<'_, S>) {
+        let mut f = Fields::default();
         attrs.record(&mut f);
         let name = attrs.metadata().name().to_owned();
-        self.0.lock().unwrap().spans.push((name, f.path));
+        let mut seen = self.0.lock().unwrap();
+        if let Some(n) = f.bytes {
+            seen.bytes.push((name.clone(), n));
+        }
+        seen.names.insert(id.into_u64(), name.clone());
+        seen.spans.push((name, f.path));
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, _ctx: Context<'_, S>) {
+        let mut f = Fields::default();
+        values.record(&mut f);
+        let mut seen = self.0.lock().unwrap();
+        if let (Some(n), Some(name)) = (f.bytes, seen.names.get(&id.into_u64()).cloned()) {
+            seen.bytes.push((name, n));
+        }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let mut f = Fields {
-            path: String::new(),
-            error: false,
-        };
+        let mut f = Fields::default();
         event.record(&mut f);
         if let (true, Some(span)) = (f.error, ctx.event_span(event)) {
             let name = span.name().to_owned();
@@ -75,6 +97,8 @@ async fn operations_run_in_spans_named_after_them() {
     c.rename("/f", "/g").await.unwrap();
     let f = c.open("/g", OpenOptions::read_only()).await.unwrap();
     f.read_at(0, 2).await.unwrap();
+    assert_eq!(&c.read_range("/g", 1, 10).await.unwrap()[..], b"ata");
+    c.append("/g", b"!!").await.unwrap();
     let d = c.open_dir("/").await.unwrap();
     d.metadata_at(b"g").await.unwrap();
 
@@ -98,6 +122,24 @@ async fn operations_run_in_spans_named_after_them() {
         seen.errors,
         ["stat"],
         "only the failed stat records an error"
+    );
+    for (name, bytes) in [
+        ("write", 4),
+        ("read", 4),
+        ("file.read_at", 2),
+        ("read_range", 3),
+        ("append", 2),
+    ] {
+        assert!(
+            seen.bytes.iter().any(|(n, b)| n == name && *b == bytes),
+            "no span {name} with bytes = {bytes}: {:?}",
+            seen.bytes
+        );
+    }
+    assert!(
+        !seen.bytes.iter().any(|(n, _)| n == "stat" || n == "rename"),
+        "bytes only on data operations: {:?}",
+        seen.bytes
     );
 }
 

@@ -90,10 +90,14 @@ impl Client {
     /// that fits one read chunk is returned in the receive buffer, with no copy. At `.Z`,
     /// walk + one `Tlopenatread` for a file that fits one reply (its prefetched bytes are
     /// returned without a copy); a larger one continues with pipelined reads.
-    #[tracing::instrument(level = "debug", name = "read", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
+    #[tracing::instrument(level = "debug", name = "read", skip_all, fields(path = %path.as_ref().display(), bytes = tracing::field::Empty), err(level = "debug", Display))]
     pub async fn read(&self, path: impl AsRef<Path>) -> Result<Bytes, ZeroFsError> {
+        crate::trace::record_len(self.read_inner(path.as_ref()).await)
+    }
+
+    async fn read_inner(&self, path: &Path) -> Result<Bytes, ZeroFsError> {
         let cx = self.cx()?;
-        let p = ValidPath::new(path.as_ref())?;
+        let p = ValidPath::new(path)?;
         let d = p.display.as_str();
         let (fid, stat) = cx
             .walk_maybe_stat(cx.session.root(), &p.components)
@@ -121,7 +125,7 @@ impl Client {
 
     /// Reads up to `len` bytes at `offset`; shorter only at end of file (empty past it).
     /// `len = 0` returns empty without a round trip.
-    #[tracing::instrument(level = "debug", name = "read_range", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
+    #[tracing::instrument(level = "debug", name = "read_range", skip_all, fields(path = %path.as_ref().display(), bytes = tracing::field::Empty), err(level = "debug", Display))]
     pub async fn read_range(
         &self,
         path: impl AsRef<Path>,
@@ -136,7 +140,7 @@ impl Client {
         let d = p.display.as_str();
         let fid = cx.walk(cx.session.root(), &p.components).await.at(d)?;
         cx.session.lopen(&fid, open::RDONLY).await.at(d)?;
-        cx.session.read(&fid, offset, len as usize).await.at(d)
+        crate::trace::record_len(cx.session.read(&fid, offset, len as usize).await.at(d))
     }
 
     /// Replaces the contents of a file, creating it (mode 0o644) if missing.
@@ -145,7 +149,7 @@ impl Client {
     /// `Bytes` and sends it without copying.
     /// Takes anything that is bytes (`&[u8]`, `&str`, `Vec<u8>`, `String`...), as
     /// `std::fs::write` does.
-    #[tracing::instrument(level = "debug", name = "write", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
+    #[tracing::instrument(level = "debug", name = "write", skip_all, fields(path = %path.as_ref().display(), bytes = data.as_ref().len()), err(level = "debug", Display))]
     pub async fn write(
         &self,
         path: impl AsRef<Path>,
@@ -160,7 +164,7 @@ impl Client {
     /// The file is opened (or created exclusively), written with pipelined chunks, then cut
     /// to `data.len()` if it was longer (skipped when the old size is known not to exceed it).
     /// Not atomic: a concurrent reader can see a mix of old and new bytes.
-    #[tracing::instrument(level = "debug", name = "write_bytes", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
+    #[tracing::instrument(level = "debug", name = "write_bytes", skip_all, fields(path = %path.as_ref().display(), bytes = data.len()), err(level = "debug", Display))]
     pub async fn write_bytes(
         &self,
         path: impl AsRef<Path>,
@@ -181,7 +185,7 @@ impl Client {
 
     /// Appends `data` at the current end of the file (created if missing) and returns the
     /// offset it landed at. Not atomic: concurrent appenders can overwrite each other.
-    #[tracing::instrument(level = "debug", name = "append", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
+    #[tracing::instrument(level = "debug", name = "append", skip_all, fields(path = %path.as_ref().display(), bytes = data.len()), err(level = "debug", Display))]
     pub async fn append(&self, path: impl AsRef<Path>, data: &[u8]) -> Result<u64, ZeroFsError> {
         let cx = self.cx()?;
         let p = ValidPath::new(path.as_ref())?;
