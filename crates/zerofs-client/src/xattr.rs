@@ -58,6 +58,17 @@ fn wire_name(name: &OsStr) -> Result<Bytes, ZeroFsError> {
     Ok(Bytes::copy_from_slice(b))
 }
 
+/// A value to set: 9P2000.L has no way to send an empty one (`Txattrcreate` of size 0 is
+/// a removal), so it is refused rather than silently removing the attribute.
+fn wire_value(value: Bytes) -> Result<Bytes, ZeroFsError> {
+    if value.is_empty() {
+        return Err(ZeroFsError::invalid(
+            "an empty extended attribute value cannot be set over 9P2000.L (size 0 removes)",
+        ));
+    }
+    Ok(value)
+}
+
 /// Servers without xattrs refuse `Txattrcreate` as an unknown message (`ENOSYS`); report it
 /// as `Txattrwalk`'s refusal is reported, `EOPNOTSUPP`.
 fn no_xattrs(e: SessionError) -> SessionError {
@@ -111,7 +122,7 @@ impl Ctx {
             .xattrcreate(&xfid, name, size, flags)
             .await
             .map_err(no_xattrs)?;
-        if size > 0 {
+        if !value.is_empty() {
             self.session.write(&xfid, 0, value).await?;
         }
         self.session.clunk_checked(xfid).await
@@ -161,7 +172,8 @@ impl Client {
     }
 
     /// Sets the extended attribute `name` of `path` itself to `value` (`lsetxattr(2)`);
-    /// `flags` says whether it must or must not exist already.
+    /// `flags` says whether it must or must not exist already. An empty `value` is
+    /// `InvalidArgument`: 9P2000.L sends a size of 0 only to remove an attribute.
     #[tracing::instrument(level = "debug", name = "set_xattr", skip_all, fields(path = %path.as_ref().display()), err(level = "debug", Display))]
     pub async fn set_xattr(
         &self,
@@ -170,7 +182,8 @@ impl Client {
         value: impl Into<Bytes>,
         flags: XattrFlags,
     ) -> Result<(), ZeroFsError> {
-        self.write_xattr(path.as_ref(), name.as_ref(), Some(value.into()), flags)
+        let value = wire_value(value.into())?;
+        self.write_xattr(path.as_ref(), name.as_ref(), Some(value), flags)
             .await
     }
 
@@ -227,8 +240,9 @@ impl File {
     ) -> Result<(), ZeroFsError> {
         self.check()?;
         let name = wire_name(name.as_ref())?;
+        let value = wire_value(value.into())?;
         let (cx, fid) = self.parts();
-        cx.xattr_write(fid, name, Some(value.into()), flags.wire())
+        cx.xattr_write(fid, name, Some(value), flags.wire())
             .await
             .at(self.path())
     }

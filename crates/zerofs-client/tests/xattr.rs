@@ -51,7 +51,7 @@ async fn a_server_without_xattrs_answers_eopnotsupp_everywhere() {
 }
 
 #[tokio::test]
-async fn missing_paths_and_bad_names_fail_before_any_xattr_request() {
+async fn missing_paths_bad_names_and_empty_values_fail_before_any_xattr_request() {
     let server = MemServer::start(Config::new(Generation::Gen2))
         .await
         .unwrap();
@@ -68,4 +68,9 @@ async fn missing_paths_and_bad_names_fail_before_any_xattr_request() {
             .unwrap_err();
         assert!(matches!(e, ZeroFsError::InvalidArgument { .. }), "{e:?}");
     }
+    let e = c
+        .set_xattr("/f", "user.a", "", XattrFlags::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ZeroFsError::InvalidArgument { .. }), "{e:?}");
 }
