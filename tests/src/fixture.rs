@@ -38,6 +38,9 @@ pub struct Caps {
     /// Treaddir at offset 0 lists from the start on a fid whose first Treaddir was at the
     /// end cookie. Not diod 1.0.24 on ext4: it answers that first offset-0 read empty once.
     pub rewind_after_end_seek: bool,
+    /// Extended attributes (`Txattrwalk`/`Txattrcreate`): diod, where the export's file
+    /// system allows `user.*` attributes. ZeroFS and the memserver refuse them.
+    pub xattrs: bool,
 }
 
 /// A server to run one scenario against, and how to connect to it.
@@ -79,6 +82,7 @@ impl Fixture {
                 walks_follow_symlinks: false,
                 real_server: None,
                 rewind_after_end_seek: true,
+                xattrs: false,
             },
             server: Some(server),
             prefix: String::new(),
@@ -105,6 +109,7 @@ impl Fixture {
                 walks_follow_symlinks: true,
                 real_server: Some(RealKind::Diod),
                 rewind_after_end_seek: false,
+                xattrs: true,
             },
             "zerofs-0.19.1" => Caps {
                 generation: Some(Generation::Plain),
@@ -116,6 +121,7 @@ impl Fixture {
                 walks_follow_symlinks: false,
                 real_server: Some(RealKind::Zerofs),
                 rewind_after_end_seek: true,
+                xattrs: false,
             },
             other => {
                 let g: Generation = other
@@ -131,6 +137,7 @@ impl Fixture {
                     walks_follow_symlinks: false,
                     real_server: None,
                     rewind_after_end_seek: true,
+                    xattrs: false,
                 }
             }
         };

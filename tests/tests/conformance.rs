@@ -42,4 +42,5 @@ zerofs_conformance::conformance_tests!(
     std_like_metadata_aliases,
     walk_recursive_tree,
     advisory_locks,
+    xattrs_set_get_list_remove,
 );

@@ -73,6 +73,11 @@ impl File {
         (&self.cx, &self.fid)
     }
 
+    /// The path the file was opened with (for errors).
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
     /// The path the file was opened by (for display).
     pub(crate) fn display(&self) -> &str {
         &self.path

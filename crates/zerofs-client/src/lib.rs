@@ -54,6 +54,7 @@ mod tree;
 #[cfg(feature = "stream")]
 mod tree_walk;
 mod walk;
+mod xattr;
 
 #[cfg(feature = "tokio-io")]
 pub mod io;
@@ -73,6 +74,7 @@ pub use crate::records::*;
 pub use crate::stream::DirStream;
 #[cfg(feature = "stream")]
 pub use crate::tree_walk::{Walk, WalkEntry};
+pub use crate::xattr::XattrFlags;
 pub use zerofs_session::Backoff;
 
 #[cfg(doctest)]

@@ -8,7 +8,7 @@ use crate::records::ClientStats;
 type Read = fn(&ClientStats) -> u64;
 
 /// The counter names, with the value each takes from a [`ClientStats`].
-const COUNTERS: [(&str, Read); 9] = [
+const COUNTERS: [(&str, Read); 10] = [
     ("zerofs_client_requests_total", |s| s.requests),
     ("zerofs_client_bytes_sent_total", |s| s.bytes_sent),
     ("zerofs_client_bytes_received_total", |s| s.bytes_received),
@@ -17,6 +17,7 @@ const COUNTERS: [(&str, Read); 9] = [
     }),
     ("zerofs_client_socket_writes_total", |s| s.writes),
     ("zerofs_client_reconnects_total", |s| s.reconnects),
+    ("zerofs_client_resends_total", |s| s.resends),
     ("zerofs_client_fids_replayed_total", |s| s.fids_replayed),
     ("zerofs_client_fids_stale_total", |s| s.fids_stale),
     ("zerofs_client_protocol_violations_total", |s| {

@@ -86,7 +86,8 @@ async fn counters_and_the_in_flight_gauge_reach_the_recorder() {
     assert!(at("zerofs_client_bytes_sent_total") >= 50_000.0);
     assert_eq!(at("zerofs_client_reconnects_total"), 0.0);
     assert_eq!(at("zerofs_client_in_flight"), stats.in_flight as f64);
-    assert_eq!(got.len(), 10, "{got:?}");
+    assert_eq!(at("zerofs_client_resends_total"), 0.0);
+    assert_eq!(got.len(), 11, "{got:?}");
     metrics::with_local_recorder(&recorder, || c.publish_metrics(None));
     assert!(
         values

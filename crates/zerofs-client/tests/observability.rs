@@ -10,8 +10,9 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
+use zerofs_9p_proto::MessageType;
 use zerofs_client::{Client, OpenOptions};
-use zerofs_memserver::{Config, Generation, MemServer};
+use zerofs_memserver::{Config, Generation, MemServer, ReplyLoss};
 
 /// (span name, path field) of every span, and the span names that saw an error event;
 /// the `bytes` field each span ended up with (given at creation or recorded later), by name.
@@ -170,4 +171,20 @@ async fn stats_count_requests_bytes_and_reconnects() {
     );
     let traffic = c.traffic_stats();
     assert_eq!(traffic.operations, c.stats().requests);
+}
+
+#[tokio::test]
+async fn stats_count_a_request_resent_after_its_connection_was_lost() {
+    let server = MemServer::start(Config::new(Generation::Gen2))
+        .await
+        .unwrap();
+    let c = Client::connect(&server.target()).await.unwrap();
+    c.write("/f", vec![3u8; 1000]).await.unwrap();
+    assert_eq!(c.stats().resends, 0);
+    // The server applies the next read, then closes the connection without answering it.
+    server.lose_reply_after(ReplyLoss::next(MessageType::Tread));
+    assert_eq!(c.read("/f").await.unwrap(), vec![3u8; 1000]);
+    let after = c.stats();
+    assert!(after.reconnects >= 1, "{after:?}");
+    assert!(after.resends >= 1, "the lost read was resent: {after:?}");
 }

@@ -81,6 +81,8 @@ pub(crate) enum Effect {
         generation: u64,
         lock: HeldLock,
     },
+    /// `Txattrcreate`: on success `fid` becomes an xattr fid, which replay cannot restore.
+    XattrCreate { fid: u32, generation: u64 },
     /// A rename: rewrite recorded paths under the old name.
     Rename {
         old: (u32, Option<Bytes>),
@@ -190,6 +192,11 @@ impl Effect {
                             .retain(|l| !(l.start == lock.start && l.length == lock.length));
                         r.locks.push(lock);
                     }
+                }
+            }
+            Effect::XattrCreate { fid, generation } => {
+                if ok && t.get_gen(fid, generation).is_some() {
+                    t.set_binding(fid, Binding::Unrestorable, None);
                 }
             }
             Effect::Rename { old, new } => {
@@ -407,6 +414,10 @@ pub(crate) fn effect_of(m: &Message, generation_of: impl Fn(u32) -> u64) -> Effe
             generation: generation_of(x.fid),
             name: x.name.clone(),
             flags: x.flags,
+        },
+        Message::Txattrcreate(x) => Effect::XattrCreate {
+            fid: x.fid,
+            generation: generation_of(x.fid),
         },
         Message::Tlock(x) => Effect::Lock {
             fid: x.fid,

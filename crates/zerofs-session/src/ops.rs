@@ -3,8 +3,8 @@
 use bytes::Bytes;
 use zerofs_9p_proto::consts::{MAXWELEM, getattr};
 use zerofs_9p_proto::{
-    Message, Qid, Rlcreateattr, Rlopen, Rlopenatread, Stat, Tgetattr, Tlcreateattr, Tlopenat,
-    Tlopenatread, Tremove, Twalk, Txattrwalk,
+    Message, Qid, Rlcreateattr, Rlopen, Rlopenatread, Stat, Tclunk, Tgetattr, Tlcreateattr,
+    Tlopenat, Tlopenatread, Tremove, Twalk, Txattrcreate, Txattrwalk,
 };
 
 use crate::effects::{BindHow, Effect};
@@ -270,25 +270,75 @@ impl Session {
         }
     }
 
+    /// Turns `fid` into an extended attribute being written (`Txattrcreate`): write exactly
+    /// `size` bytes to it from offset 0, then [`clunk_checked`](Self::clunk_checked) it to
+    /// apply (`size` 0 with `XATTR_REPLACE` removes the attribute). `flags` are `setxattr(2)`'s.
+    /// The fid is then not restored by replay (it becomes stale).
+    pub async fn xattrcreate(
+        &self,
+        fid: &Fid,
+        name: Bytes,
+        size: u64,
+        flags: u32,
+    ) -> Result<(), SessionError> {
+        let msg = Message::Txattrcreate(Txattrcreate {
+            fid: fid.id(),
+            name,
+            attr_size: size,
+            flags,
+        });
+        match self.call(msg).await? {
+            Message::Rxattrcreate => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Releases `fid` with a `Tclunk` and waits for the answer (servers apply a written
+    /// extended attribute at the clunk and report its failure there). The fid is released
+    /// whatever the outcome; a connection loss after the request was written is
+    /// [`SessionError::Ambiguous`].
+    pub async fn clunk_checked(&self, fid: Fid) -> Result<(), SessionError> {
+        let (id, generation) = (fid.id(), fid.generation());
+        self.release_with(
+            fid,
+            Effect::Clunk {
+                fid: id,
+                generation,
+            },
+            Message::Tclunk(Tclunk { fid: id }),
+        )
+        .await
+    }
+
     /// Removes the file `fid` names (`Tremove`); the fid is released whatever the outcome.
     /// If the connection drops after the request was written, the outcome is unknown and the
     /// result is [`SessionError::Ambiguous`].
     pub async fn remove(&self, fid: Fid) -> Result<(), SessionError> {
-        let id = fid.id();
-        let generation = fid.generation();
-        let permits = self.permits(64).await?;
-        let ticket = crate::request::Ticket::new(
-            self.core().clone(),
+        let (id, generation) = (fid.id(), fid.generation());
+        self.release_with(
+            fid,
             Effect::Remove {
                 fid: id,
                 generation,
             },
-            &[id],
-            permits,
-        )?;
+            Message::Tremove(Tremove { fid: id }),
+        )
+        .await
+    }
+
+    /// Sends `msg`, which releases `fid` with `effect` whatever its answer, and waits for it.
+    async fn release_with(
+        &self,
+        fid: Fid,
+        effect: Effect,
+        msg: Message,
+    ) -> Result<(), SessionError> {
+        let id = fid.id();
+        let permits = self.permits(64).await?;
+        let ticket = crate::request::Ticket::new(self.core().clone(), effect, &[id], permits)?;
         // The ticket now owns the release: it holds a reference until it is resolved.
         let _ = fid.disarm();
-        let frame = zerofs_9p_proto::Frame::new(0, Message::Tremove(Tremove { fid: id }));
+        let frame = zerofs_9p_proto::Frame::new(0, msg);
         crate::request::exchange(self.core(), frame, ticket)
             .await
             .map(|_| ())

@@ -18,6 +18,7 @@ use crate::core::Core;
 use crate::effects::{BindHow, Effect, rename_ends};
 use crate::error::SessionError;
 use crate::fids::{Clunker, Fid};
+use crate::stats::Counters;
 use crate::verify::{Check, check, proven};
 
 /// Everything a request holds across attempts: its fid effect, references on the fids it
@@ -271,6 +272,8 @@ pub(crate) fn exchange_into(
         let mut rerouting_since: Option<Instant> = None;
         // The connection's tag space was full: wait a moment before trying again.
         let mut busy = false;
+        // The last attempt was written to a connection that was then lost.
+        let mut lost = false;
         loop {
             if std::mem::take(&mut busy) {
                 tokio::time::sleep(std::time::Duration::from_millis(1)).await;
@@ -304,7 +307,12 @@ pub(crate) fn exchange_into(
             // legal and the bulk primitives read the rest.
             clamp_reply_count(&mut frame.message, conn.msize());
             let mut inflight = match conn.send(&mut frame, ticket, None) {
-                Ok(f) => f,
+                Ok(f) => {
+                    if std::mem::take(&mut lost) {
+                        Counters::add(&core.counters.resends, 1);
+                    }
+                    f
+                }
                 Err((t, SendError::Dead)) => {
                     ticket = t;
                     continue;
@@ -402,6 +410,7 @@ pub(crate) fn exchange_into(
                     }
                     if sent {
                         unknown_since.get_or_insert_with(Instant::now);
+                        lost = true;
                     }
                     ticket = t;
                 }

@@ -25,6 +25,8 @@ pub struct Stats {
     pub bytes_received_in_place: u64,
     /// Write calls on sockets (frames per write shows how well writes are batched).
     pub writes: u64,
+    /// Requests sent again after the connection they had been written to was lost.
+    pub resends: u64,
 }
 
 #[derive(Debug, Default)]
@@ -39,6 +41,7 @@ pub(crate) struct Counters {
     pub(crate) protocol_violations: AtomicU64,
     pub(crate) bytes_received_in_place: AtomicU64,
     pub(crate) writes: AtomicU64,
+    pub(crate) resends: AtomicU64,
 }
 
 impl Counters {
@@ -58,6 +61,7 @@ impl Counters {
             protocol_violations: self.protocol_violations.load(Relaxed),
             bytes_received_in_place: self.bytes_received_in_place.load(Relaxed),
             writes: self.writes.load(Relaxed),
+            resends: self.resends.load(Relaxed),
         }
     }
 }

@@ -79,6 +79,11 @@ async fn a_black_holed_connection_is_declared_dead_and_every_call_completes_afte
         let stop = Arc::new(AtomicBool::new(false));
         let tasks = workload(&s, fids, &stop);
         tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(
+            s.stats().resends,
+            0,
+            "{g:?}: nothing resent before the loss"
+        );
         proxy.black_hole();
         // Long enough for the connection to be declared dead and for reconnects to meet
         // silent accepts.
@@ -100,6 +105,10 @@ async fn a_black_holed_connection_is_declared_dead_and_every_call_completes_afte
         assert!(
             s.stats().reconnects >= 1,
             "{g:?}: the dead connection was replaced"
+        );
+        assert!(
+            s.stats().resends >= 1,
+            "{g:?}: the requests black-holed in flight were counted as resent"
         );
         assert!(
             proxy.silent_accepts() >= 1,

@@ -7,6 +7,7 @@ mod faults;
 mod lifecycle;
 pub mod roundtrips;
 mod stdlike;
+mod xattrs;
 
 pub use basics::*;
 pub use dirs::*;
@@ -15,3 +16,4 @@ pub use faults::*;
 pub use lifecycle::*;
 pub use roundtrips::round_trips;
 pub use stdlike::*;
+pub use xattrs::*;

@@ -121,6 +121,23 @@ impl ClientBuilder {
         self
     }
 
+    /// Liveness: when requests have been outstanding this long with no byte received, the
+    /// connection is probed; if the probe is not answered within
+    /// [`liveness_timeout`](Self::liveness_timeout) the connection is declared dead and the
+    /// client reconnects and resends (calls block meanwhile, as after any loss). Default 8 s;
+    /// `None` turns detection off (a vanished peer is then found by TCP alone). At least 10 ms.
+    pub fn stall_timeout(mut self, timeout: Option<Duration>) -> ClientBuilder {
+        self.options.stall_timeout = timeout;
+        self
+    }
+
+    /// How long a liveness probe (see [`stall_timeout`](Self::stall_timeout)) has to be
+    /// answered before the connection is declared dead. Default 3 s; at least 10 ms.
+    pub fn liveness_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.options.liveness_timeout = timeout;
+        self
+    }
+
     /// The session options this builder connects with (for inspection).
     pub fn session_options(&self) -> &Options {
         &self.options
@@ -165,7 +182,11 @@ mod tests {
         let b = ClientBuilder::new("unix:/x");
         assert_eq!(b.options.retry_horizon, Duration::from_secs(120));
         assert_eq!(b.options.probe_timeout, Some(Duration::from_secs(3)));
+        assert_eq!(b.options.stall_timeout, Some(Duration::from_secs(8)));
+        assert_eq!(b.options.liveness_timeout, Duration::from_secs(3));
         let b = b
+            .stall_timeout(Some(Duration::from_millis(700)))
+            .liveness_timeout(Duration::from_millis(300))
             .retry_horizon(Duration::from_millis(1500))
             .bulk_window(3)
             .max_in_flight(7)
@@ -179,6 +200,8 @@ mod tests {
             });
         let o = b.session_options();
         assert_eq!(o.retry_horizon, Duration::from_millis(1500));
+        assert_eq!(o.stall_timeout, Some(Duration::from_millis(700)));
+        assert_eq!(o.liveness_timeout, Duration::from_millis(300));
         assert_eq!((o.bulk_window, o.max_in_flight), (3, 7));
         assert_eq!((o.uid, o.gid, o.uname.as_str()), (42, 43, "u"));
         assert_eq!((o.aname.as_str(), o.msize), ("/vol", 8192));
@@ -188,5 +211,7 @@ mod tests {
             ..ConnectOptions::default()
         });
         assert_eq!(none.session_options().connect_timeout, None);
+        let off = ClientBuilder::new("x").stall_timeout(None);
+        assert_eq!(off.session_options().stall_timeout, None);
     }
 }

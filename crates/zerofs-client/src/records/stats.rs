@@ -26,6 +26,8 @@ pub struct ClientStats {
     pub fids_stale: u64,
     /// Connections torn down because the server broke the protocol.
     pub protocol_violations: u64,
+    /// Requests sent again after the connection they had been written to was lost.
+    pub resends: u64,
 }
 
 impl From<zerofs_session::Stats> for ClientStats {
@@ -41,6 +43,7 @@ impl From<zerofs_session::Stats> for ClientStats {
             fids_replayed: s.fids_replayed,
             fids_stale: s.fids_stale,
             protocol_violations: s.protocol_violations,
+            resends: s.resends,
         }
     }
 }
