@@ -62,8 +62,8 @@ fn options(
     msize: Option<u32>,
     connect_timeout: Option<f64>,
 ) -> ConnectOptions {
-    // Only the reference's six fields, so this survives ConnectOptions gaining or losing
-    // the others.
+    // ConnectOptions holds exactly the reference client's six fields (a compatibility promise),
+    // so a full literal names them all.
     let d = ConnectOptions::default();
     ConnectOptions {
         uid,
@@ -74,7 +74,6 @@ fn options(
         connect_timeout_ms: connect_timeout
             .map(|t| (t * 1000.0).clamp(1.0, u32::MAX as f64) as u32)
             .or(d.connect_timeout_ms),
-        ..d
     }
 }
 
