@@ -1,25 +1,25 @@
 //! A request's life across connections: its ticket, and the send/wait/resend loop.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use futures::FutureExt;
 use tokio::sync::OwnedSemaphorePermit;
 use zerofs_9p_proto::consts::envelope::RETRY;
 use zerofs_9p_proto::consts::errno::{ENOTCONN, ESHUTDOWN, ESTALE};
-use zerofs_9p_proto::consts::getattr;
-use zerofs_9p_proto::{Dialect, Envelope, Frame, Message, MessageType, Stat, Tgetattr, Twalk};
+use zerofs_9p_proto::{Dialect, Envelope, Frame, Message, MessageType};
 
 use crate::conn::{Conn, Delivery, Reply, SendError, decode_reply};
 use crate::core::Core;
-use crate::effects::{BindHow, Effect, rename_ends};
+use crate::effects::{Effect, rename_ends};
 use crate::error::SessionError;
-use crate::fids::{Clunker, Fid};
+use crate::fids::Clunker;
+use crate::followups::{Carry, finish, verify};
+use crate::lower::{Then, lower};
 use crate::stats::Counters;
-use crate::verify::{Check, check, proven};
+use crate::verify::check;
 
 /// Everything a request holds across attempts: its fid effect, references on the fids it
 /// names (so none is clunked or recycled under it), its backpressure permits, and its `.Z`
@@ -34,6 +34,10 @@ pub(crate) struct Ticket {
     _permits: Vec<OwnedSemaphorePermit>,
     /// Whether an earlier attempt may have reached a server.
     pub(crate) sent_before: bool,
+    /// Whether an earlier attempt may have reached a server without a de-duplicating
+    /// envelope (outside `.Z`): kept when a later attempt is de-duplicated (after an upgrade
+    /// to `.Z`), whose error may then still hide that attempt's success.
+    pub(crate) undeduplicated: bool,
     /// The `.Z` envelope (op-id and epoch); `Envelope::NONE` = no de-duplication.
     pub(crate) envelope: Envelope,
     /// How long resends of an unknown outcome and re-routes away from non-leaders go on.
@@ -101,6 +105,7 @@ impl Ticket {
             refs,
             _permits: permits,
             sent_before: false,
+            undeduplicated: false,
             envelope: Envelope::NONE,
             horizon: crate::options::RETRY_HORIZON,
             sink: None,
@@ -116,6 +121,7 @@ impl Ticket {
             refs: Vec::new(),
             _permits: Vec::new(),
             sent_before: false,
+            undeduplicated: false,
             envelope: Envelope::NONE,
             horizon: crate::options::RETRY_HORIZON,
             sink: None,
@@ -161,6 +167,33 @@ impl Ticket {
             e.flags |= RETRY;
         }
         e
+    }
+
+    /// Records that an attempt sent on a connection of `dialect` may have reached the server.
+    fn seen(&mut self, dialect: Dialect) {
+        self.sent_before = true;
+        self.undeduplicated |= !(dialect == Dialect::Z && self.envelope.deduplicates());
+    }
+
+    /// Whether an error to the attempt just answered on a connection of `dialect` may hide
+    /// an earlier attempt's success (nothing de-duplicated it).
+    fn ambiguous(&self, dialect: Dialect) -> bool {
+        self.undeduplicated
+            || (self.sent_before && !(dialect == Dialect::Z && self.envelope.deduplicates()))
+    }
+
+    /// Rewrites `message` (built for another dialect) for a connection of `dialect` (see
+    /// `lower.rs`); the effect follows. `Err(errno)`: it has no form there.
+    fn lower(&mut self, message: &mut Message, dialect: Dialect) -> Result<Option<Then>, u32> {
+        lower(message, &mut self.effect, dialect)
+    }
+
+    /// What follow-ups of this request inherit.
+    fn carry(&self, dialect: Dialect) -> Carry {
+        Carry {
+            seen: self.ambiguous(dialect),
+            horizon: self.horizon,
+        }
     }
 
     /// Whether the reader must decode the reply to apply the effect.
@@ -265,7 +298,10 @@ pub(crate) fn exchange_into(
     mut ticket: Ticket,
 ) -> impl Future<Output = Result<(Message, Option<BytesMut>), SessionError>> + Send + '_ {
     async move {
-        let request = frame.message.msg_type();
+        let mut request = frame.message.msg_type();
+        // A request built for a richer dialect than the connection's: how to rebuild its
+        // reply from the plain request sent instead (see `lower.rs`).
+        let mut then: Option<Box<Then>> = None;
         // When an attempt was first possibly seen without an answer (de-duplicated requests).
         let mut unknown_since: Option<Instant> = None;
         // When a server first answered "not the leader".
@@ -293,6 +329,20 @@ pub(crate) fn exchange_into(
                     wait.await?
                 }
             };
+            if !conn.dialect().allows(request) {
+                match ticket.lower(&mut frame.message, conn.dialect()) {
+                    Ok(Some(t)) => {
+                        tracing::debug!(%request, dialect = %conn.dialect(), "request rebuilt for the connection's dialect");
+                        request = frame.message.msg_type();
+                        then = Some(Box::new(t));
+                    }
+                    Ok(None) => {}
+                    Err(errno) => {
+                        tracing::debug!(%request, dialect = %conn.dialect(), "request has no form in the connection's dialect");
+                        return Err(SessionError::Server(errno));
+                    }
+                }
+            }
             if ticket.sent_before {
                 if let Some(done) = ticket.proven_rename(request) {
                     tracing::debug!(%request, "replay proved the lost rename applied; not resending");
@@ -342,7 +392,7 @@ pub(crate) fn exchange_into(
                             Err(why) => {
                                 inflight.conn().violation(why);
                                 ticket = t;
-                                ticket.sent_before = true;
+                                ticket.seen(dialect);
                                 unknown_since.get_or_insert_with(Instant::now);
                                 continue;
                             }
@@ -383,28 +433,34 @@ pub(crate) fn exchange_into(
                     let sink = t.sink.take();
                     // Resent without de-duplication: an error may hide the first attempt's
                     // success; verify where the server's state can prove it.
-                    let ambiguous =
-                        t.sent_before && !(dialect == Dialect::Z && t.envelope.deduplicates());
+                    let ambiguous = t.ambiguous(dialect);
+                    let carry = t.carry(dialect);
                     drop(t);
-                    return match msg {
+                    let done = match msg {
                         Message::Rlerror(e)
                             if ambiguous && check(&frame.message, e.ecode).is_some() =>
                         {
                             match verify(core, &frame.message, e.ecode).await {
                                 Some(m) => {
                                     tracing::debug!(%request, errno = e.ecode, "resent request's error disproved: an earlier attempt applied");
-                                    Ok((m, sink))
+                                    m
                                 }
-                                None => Err(SessionError::Server(e.ecode)),
+                                None => return Err(SessionError::Server(e.ecode)),
                             }
                         }
-                        Message::Rlerror(e) => Err(SessionError::Server(e.ecode)),
-                        m => Ok((m, sink)),
+                        Message::Rlerror(e) => return Err(SessionError::Server(e.ecode)),
+                        m => m,
+                    };
+                    return match then {
+                        None => Ok((done, sink)),
+                        Some(then) => finish(core, *then, done, carry).await.map(|m| (m, None)),
                     };
                 }
                 Delivery::Lost(mut t) => {
                     let sent = inflight.was_sent();
-                    t.sent_before |= sent;
+                    if sent {
+                        t.seen(inflight.conn().dialect());
+                    }
                     if sent && !t.resendable() {
                         return Err(SessionError::Ambiguous);
                     }
@@ -445,59 +501,6 @@ async fn wait_for_conn(
     } else {
         Ok(core.wait_up().await)
     }
-}
-
-/// Looks at what proves an earlier attempt of the resent `request` (answered `ecode`)
-/// applied, and returns the reply it would have had (see `verify.rs`). Boxed: it runs
-/// exchanges of its own, and stays off the state of every request's future.
-fn verify<'a>(
-    core: &'a Arc<Core>,
-    request: &'a Message,
-    ecode: u32,
-) -> Pin<Box<dyn Future<Output = Option<Message>> + Send + 'a>> {
-    Box::pin(async move {
-        let stat = match check(request, ecode)? {
-            Check::None => None,
-            Check::StatChild { dfid, name } => Some(stat_child(core, dfid, name).await?),
-        };
-        proven(request, stat.as_ref())
-    })
-}
-
-/// The stat of `name` in the directory `dfid` (a walk into a fresh fid, clunked when
-/// dropped, then `Tgetattr`). `None` if either fails.
-async fn stat_child(core: &Arc<Core>, dfid: u32, name: Bytes) -> Option<Stat> {
-    let (id, generation) = core.fids().alloc();
-    let fid = Fid::new(core.clone(), id, generation);
-    let effect = Effect::Bind {
-        fid: id,
-        generation,
-        how: BindHow::Walk {
-            src: dfid,
-            names: vec![name.clone()],
-        },
-    };
-    let walk = Message::Twalk(Twalk {
-        fid: dfid,
-        newfid: id,
-        wnames: vec![name],
-    });
-    let ticket = Ticket::new(core.clone(), effect, &[dfid, id], Vec::new()).ok()?;
-    match Box::pin(exchange(core, Frame::new(0, walk), ticket)).await {
-        Ok(Message::Rwalk(w)) if w.wqids.len() == 1 => {}
-        _ => return None,
-    }
-    let getattr = Message::Tgetattr(Tgetattr {
-        fid: id,
-        request_mask: getattr::BASIC,
-    });
-    let ticket = Ticket::new(core.clone(), Effect::None, &[id], Vec::new()).ok()?;
-    let stat = match Box::pin(exchange(core, Frame::new(0, getattr), ticket)).await {
-        Ok(Message::Rgetattr(r)) => Some(r.stat),
-        _ => None,
-    };
-    drop(fid);
-    stat
 }
 
 /// Lowers the count of a read-like request so that its reply fits in `msize`.

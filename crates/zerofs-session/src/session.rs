@@ -467,7 +467,13 @@ impl Session {
     /// Cancel-safe: dropping the future withdraws the request if it was not yet written;
     /// otherwise its tag stays reserved until the reply arrives, which is then discarded.
     /// After a connection loss the request is resent once the session has reconnected and
-    /// replayed (outside `.Z`, a non-idempotent request may then apply twice).
+    /// replayed (outside `.Z`, a non-idempotent request may then apply twice, except where
+    /// the server's state proves the first attempt applied: see the session's `verify.rs`).
+    /// If the new connection's dialect lacks the message (a server downgraded across the
+    /// reconnect), it is sent in the plain form that does its work and the reply is rebuilt
+    /// with follow-up requests (`Tmkdirattr` becomes `Tmkdir` and a stat of the new name);
+    /// `Treaddirattr` is then answered `Rreaddir`, and a message with no plain form
+    /// (`Tfallocate`, `Tgetlineage`) fails with `EOPNOTSUPP`, as a server would refuse it.
     #[allow(clippy::manual_async_fn)] // an `async fn` would keep `msg` twice in its state
     pub fn call(
         &self,

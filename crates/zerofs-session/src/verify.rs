@@ -10,6 +10,13 @@
 //! - `Tmkdir` / `Tmkdirattr` answering `EEXIST`: a directory now stands at the name with the
 //!   requested permission bits and group: the first attempt made it; its qid (and stat) are
 //!   the reply.
+//! - `Tlcreate` / `Tlcreateattr` answering `EEXIST`: a regular file now stands at the name,
+//!   empty, with one link, the requested permission bits and group, and owned by the fid's
+//!   attach identity: what the first attempt would have left (no one could have written to
+//!   it yet: its creator never learnt of it). The session then opens that file on the
+//!   request's fid, as the create would have (`followups.rs`), checking it reaches the same
+//!   inode; the open's reply is the reply. What cannot be told apart: another client of the
+//!   same identity creating an identical empty file between the lost attempt and the resend.
 //!
 //! Renames are proven by replay itself (`renames.rs`). Other mutations keep the server's
 //! answer (the double-apply window that cannot be proven).
@@ -17,7 +24,7 @@
 use bytes::Bytes;
 use zerofs_9p_proto::consts::errno::{EEXIST, ENOENT};
 use zerofs_9p_proto::consts::mode;
-use zerofs_9p_proto::{AttrReply, Message, Rmkdir, Stat};
+use zerofs_9p_proto::{AttrReply, Message, Rlcreate, Rlcreateattr, Rmkdir, Stat};
 
 /// What it takes to verify an error to a resent request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,15 +44,48 @@ pub(crate) fn check(request: &Message, ecode: u32) -> Option<Check> {
             dfid: m.dfid,
             name: m.name.clone(),
         }),
+        (Message::Tlcreate(m), EEXIST) => Some(Check::StatChild {
+            dfid: m.fid,
+            name: m.name.clone(),
+        }),
+        (Message::Tlcreateattr(m), EEXIST) => Some(Check::StatChild {
+            dfid: m.dfid,
+            name: m.name.clone(),
+        }),
         _ => None,
     }
 }
 
 /// The reply the caller's operation would have had, if what was looked at (`stat`, for
 /// [`Check::StatChild`]) proves an earlier attempt of `request` applied; `None` keeps the
-/// error.
-pub(crate) fn proven(request: &Message, stat: Option<&Stat>) -> Option<Message> {
+/// error. `owner` is the uid of the attach identity the request was made under, if known.
+///
+/// For a create the reply is provisional (its qid is the file's, its iounit 0): the file must
+/// still be opened on the request's fid (see [`created`]).
+pub(crate) fn proven(
+    request: &Message,
+    stat: Option<&Stat>,
+    owner: Option<u32>,
+) -> Option<Message> {
     match request {
+        Message::Tlcreate(m) => {
+            let stat = stat?;
+            created(stat, m.mode, m.gid, owner).then(|| {
+                Message::Rlcreate(Rlcreate {
+                    qid: stat.qid,
+                    iounit: 0,
+                })
+            })
+        }
+        Message::Tlcreateattr(m) => {
+            let stat = stat?;
+            created(stat, m.mode, m.gid, owner).then(|| {
+                Message::Rlcreateattr(Rlcreateattr {
+                    iounit: 0,
+                    stat: *stat,
+                })
+            })
+        }
         Message::Tunlinkat(_) => Some(Message::Runlinkat),
         Message::Tmkdir(m) | Message::Tmkdirattr(m) => {
             let stat = stat?;
@@ -59,6 +99,18 @@ pub(crate) fn proven(request: &Message, stat: Option<&Stat>) -> Option<Message> 
         }
         _ => None,
     }
+}
+
+/// Whether `stat` is what a create of a regular file with `mode` and `gid` by `owner` leaves
+/// before anyone used it: a regular file, those permission bits, that group and owner, no
+/// bytes, one link.
+pub(crate) fn created(stat: &Stat, mode: u32, gid: u32, owner: Option<u32>) -> bool {
+    stat.mode & mode::S_IFMT == mode::S_IFREG
+        && stat.mode & 0o7777 == mode & 0o7777
+        && stat.gid == gid
+        && owner.is_none_or(|uid| stat.uid == uid)
+        && stat.size == 0
+        && stat.nlink == 1
 }
 
 #[cfg(test)]
@@ -110,18 +162,18 @@ mod tests {
             })
         );
         assert_eq!(check(&mkdir(true), ENOENT), None);
-        assert_eq!(proven(&unlink, None), Some(Message::Runlinkat));
+        assert_eq!(proven(&unlink, None, None), Some(Message::Runlinkat));
     }
 
     #[test]
     fn a_mkdir_is_proven_by_a_directory_with_its_mode_and_group() {
         let dir = stat(mode::S_IFDIR | 0o750, 7);
         assert_eq!(
-            proven(&mkdir(false), Some(&dir)),
+            proven(&mkdir(false), Some(&dir), None),
             Some(Message::Rmkdir(Rmkdir { qid: dir.qid }))
         );
         assert_eq!(
-            proven(&mkdir(true), Some(&dir)),
+            proven(&mkdir(true), Some(&dir), None),
             Some(Message::Rmkdirattr(AttrReply { stat: dir }))
         );
         for other in [
@@ -129,8 +181,96 @@ mod tests {
             stat(mode::S_IFDIR | 0o755, 7),
             stat(mode::S_IFDIR | 0o750, 8),
         ] {
-            assert_eq!(proven(&mkdir(false), Some(&other)), None, "{other:?}");
+            assert_eq!(proven(&mkdir(false), Some(&other), None), None, "{other:?}");
         }
-        assert_eq!(proven(&mkdir(false), None), None, "nothing there");
+        assert_eq!(proven(&mkdir(false), None, None), None, "nothing there");
+    }
+
+    fn create(attr: bool) -> Message {
+        let (name, flags, mode, gid) = (Bytes::from_static(b"f"), 0o302, 0o100640, 7);
+        if attr {
+            Message::Tlcreateattr(zerofs_9p_proto::Tlcreateattr {
+                dfid: 3,
+                newfid: 4,
+                name,
+                flags,
+                mode,
+                gid,
+            })
+        } else {
+            Message::Tlcreate(zerofs_9p_proto::Tlcreate {
+                fid: 3,
+                name,
+                flags,
+                mode,
+                gid,
+            })
+        }
+    }
+
+    #[test]
+    fn a_create_is_checked_on_eexist_only() {
+        for attr in [false, true] {
+            assert_eq!(
+                check(&create(attr), EEXIST),
+                Some(Check::StatChild {
+                    dfid: 3,
+                    name: Bytes::from_static(b"f")
+                })
+            );
+            assert_eq!(check(&create(attr), ENOENT), None);
+        }
+    }
+
+    #[test]
+    fn a_create_is_proven_only_by_an_unused_file_as_it_would_have_made() {
+        let file = Stat {
+            uid: 1000,
+            nlink: 1,
+            size: 0,
+            ..stat(mode::S_IFREG | 0o640, 7)
+        };
+        assert_eq!(
+            proven(&create(false), Some(&file), Some(1000)),
+            Some(Message::Rlcreate(Rlcreate {
+                qid: file.qid,
+                iounit: 0
+            }))
+        );
+        assert_eq!(
+            proven(&create(true), Some(&file), None),
+            Some(Message::Rlcreateattr(Rlcreateattr {
+                iounit: 0,
+                stat: file
+            }))
+        );
+        let differing = [
+            Stat {
+                mode: mode::S_IFDIR | 0o640,
+                ..file
+            },
+            Stat {
+                mode: mode::S_IFREG | 0o644,
+                ..file
+            },
+            Stat { gid: 8, ..file },
+            Stat { uid: 0, ..file },
+            Stat { size: 1, ..file },
+            Stat { nlink: 2, ..file },
+        ];
+        for other in differing {
+            for attr in [false, true] {
+                assert_eq!(
+                    proven(&create(attr), Some(&other), Some(1000)),
+                    None,
+                    "{other:?}"
+                );
+            }
+        }
+        assert_eq!(
+            proven(&create(false), None, Some(1000)),
+            None,
+            "nothing there"
+        );
     }
 }

@@ -216,3 +216,112 @@ async fn an_unlink_whose_reply_was_lost_reports_success() {
     );
     server.shutdown().await;
 }
+
+/// Creates `n` exclusively, through `Tlcreateattr` (a new fid) or `Tlcreate` (a clone of the
+/// root turned into the file): the fid, and the qid of the file.
+async fn create_new(
+    s: &Session,
+    n: &'static str,
+    attr: bool,
+    perm: u32,
+) -> Result<(Fid, zerofs_session::proto::Qid), zerofs_session::SessionError> {
+    use zerofs_session::proto::consts::mode;
+    let flags = open::RDWR | open::CREAT | open::EXCL;
+    if attr {
+        let (f, r) = s
+            .lcreateattr(s.root(), name(n), flags, mode::S_IFREG | perm, 0)
+            .await?;
+        assert_eq!(r.stat.mode, mode::S_IFREG | perm);
+        assert_eq!(r.stat.size, 0);
+        Ok((f, r.stat.qid))
+    } else {
+        let f = s.clone_fid(s.root()).await?;
+        let r = s
+            .lcreate(&f, name(n), flags, mode::S_IFREG | perm, 0)
+            .await?;
+        Ok((f, r.qid))
+    }
+}
+
+/// A create that applied but whose reply was lost: the resend answers `EEXIST`; the file at
+/// the name (regular, empty, one link, the mode, group and owner asked for) proves the first
+/// attempt, and the fid is then the opened file, as the create would have left it: writes
+/// land in it, and replay restores it. Plain `Tlcreate`, and gen 2 `Tlcreateattr` and
+/// `Tlcreate` (no de-duplication either).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_reply_was_lost_is_verified_and_the_file_opened() {
+    for (g, attr) in [
+        (Generation::Plain, false),
+        (Generation::Gen2, true),
+        (Generation::Gen2, false),
+    ] {
+        let (server, s) = in_memory(g, root_opts()).await;
+        let ty = if attr {
+            MessageType::Tlcreateattr
+        } else {
+            MessageType::Tlcreate
+        };
+        server.lose_reply_after(ReplyLoss::next(ty));
+        let (fid, qid) = within(create_new(&s, "new", attr, 0o640))
+            .await
+            .unwrap_or_else(|e| panic!("{g:?} attr={attr}: {e:?}"));
+        assert_eq!(server.counters().frames(ty), 2, "{g:?}: resent once");
+        assert_eq!(fid.qid().map(|q| q.path), Some(qid.path), "{g:?}");
+        let (_, qids) = s.walk(s.root(), &[name("new")]).await.unwrap();
+        assert_eq!(qids[0].path, qid.path, "{g:?}: the reply names the file");
+        // Open for writing on the fid.
+        assert_eq!(s.write(&fid, 0, data(100, 5)).await.unwrap(), 100);
+        assert_eq!(s.read(&fid, 0, 1000).await.unwrap(), data(100, 5));
+        // Replay restores it.
+        let replayed = s.stats().reconnects;
+        s.force_reconnect();
+        for _ in 0..4000 {
+            if s.stats().reconnects > replayed {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(
+            within(s.read(&fid, 0, 1000)).await.unwrap(),
+            data(100, 5),
+            "{g:?}"
+        );
+        assert_eq!(s.stats().fids_stale, 0, "{g:?}");
+        // Not resent: an existing file is still an error.
+        let again = create_new(&s, "new", attr, 0o640).await;
+        assert!(
+            matches!(again, Err(zerofs_session::SessionError::Server(17))),
+            "{g:?}: {again:?}"
+        );
+        server.shutdown().await;
+    }
+}
+
+/// A resent create meeting a file its lost attempt cannot have made (it has data, or another
+/// mode): the `EEXIST` stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resent_create_meeting_a_file_it_did_not_make_still_fails() {
+    for attr in [false, true] {
+        let (server, s) = in_memory(Generation::Gen2, root_opts()).await;
+        let (used, _) = create_new(&s, "used", attr, 0o640).await.unwrap();
+        s.write(&used, 0, data(10, 1)).await.unwrap();
+        create_new(&s, "other-mode", attr, 0o600).await.unwrap();
+        let ty = if attr {
+            MessageType::Tlcreateattr
+        } else {
+            MessageType::Tlcreate
+        };
+        for n in ["used", "other-mode"] {
+            // The first attempt fails (the name is taken) and its answer is lost.
+            server.reset_counters();
+            server.lose_reply_after(ReplyLoss::next(ty));
+            let r = within(create_new(&s, n, attr, 0o640)).await;
+            assert!(
+                matches!(r, Err(zerofs_session::SessionError::Server(17))),
+                "{n} attr={attr}: {r:?}"
+            );
+            assert_eq!(server.counters().frames(ty), 2, "{n}: resent once");
+        }
+        server.shutdown().await;
+    }
+}

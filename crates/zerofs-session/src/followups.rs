@@ -1,0 +1,306 @@
+//! Requests the session sends on its own to finish a caller's request: the lookups that
+//! verify an ambiguous outcome (`verify.rs` decides what proves it) and the follow-ups of a
+//! request lowered to a plainer dialect (`lower.rs` decides them). Each is an ordinary
+//! exchange (it waits out reconnects like any request); the futures are boxed, off the
+//! state of every request's future.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use zerofs_9p_proto::consts::errno::ENOENT;
+use zerofs_9p_proto::consts::{NONUNAME, getattr};
+use zerofs_9p_proto::{
+    AttrReply, Frame, Message, MessageType, Rlcreate, Rlcreateattr, Rlopen, Rlopenatread,
+    Rwalkgetattr, Stat, Tgetattr, Tlopen, Twalk,
+};
+
+use crate::core::Core;
+use crate::effects::{BindHow, Effect, location, reopen_flags};
+use crate::error::SessionError;
+use crate::fids::{Binding, Fid};
+use crate::lower::Then;
+use crate::request::{Ticket, exchange};
+use crate::verify::{Check, check, proven};
+
+/// What follow-ups inherit from the request they finish.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Carry {
+    /// An earlier attempt of the request may have applied with nothing to de-duplicate a
+    /// resend: an error to a follow-up that repeats its work may hide that success.
+    pub(crate) seen: bool,
+    /// The request's retry horizon.
+    pub(crate) horizon: Duration,
+}
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One follow-up exchange of `message` with `effect`, naming `fids`.
+async fn send(
+    core: &Arc<Core>,
+    message: Message,
+    effect: Effect,
+    fids: &[u32],
+    carry: Carry,
+) -> Result<Message, SessionError> {
+    let mut ticket = Ticket::new(core.clone(), effect, fids, Vec::new())?;
+    ticket.horizon = carry.horizon;
+    if carry.seen {
+        ticket.sent_before = true;
+        ticket.undeduplicated = true;
+    }
+    Box::pin(exchange(core, Frame::new(0, message), ticket)).await
+}
+
+/// Looks at what proves an earlier attempt of the resent `request` (answered `ecode`)
+/// applied, and returns the reply it would have had. A proven create is also opened on the
+/// request's fid, as the create would have left it.
+pub(crate) fn verify<'a>(
+    core: &'a Arc<Core>,
+    request: &'a Message,
+    ecode: u32,
+) -> Boxed<'a, Option<Message>> {
+    Box::pin(async move {
+        let (stat, owner) = match check(request, ecode)? {
+            Check::None => (None, None),
+            Check::StatChild { dfid, name } => {
+                let stat = stat_child(core, dfid, name, getattr::BASIC).await.ok()?;
+                (Some(stat), owner_of(core, dfid))
+            }
+        };
+        let reply = proven(request, stat.as_ref(), owner)?;
+        let carry = Carry {
+            seen: false,
+            horizon: crate::options::RETRY_HORIZON,
+        };
+        match (request, stat) {
+            (Message::Tlcreate(m), Some(stat)) => {
+                let o = adopt(core, m.fid, m.fid, &m.name, m.flags, &stat, carry).await?;
+                Some(Message::Rlcreate(Rlcreate {
+                    qid: o.qid,
+                    iounit: o.iounit,
+                }))
+            }
+            (Message::Tlcreateattr(m), Some(stat)) => {
+                let o = adopt(core, m.dfid, m.newfid, &m.name, m.flags, &stat, carry).await?;
+                Some(Message::Rlcreateattr(Rlcreateattr {
+                    iounit: o.iounit,
+                    stat,
+                }))
+            }
+            _ => Some(reply),
+        }
+    })
+}
+
+/// The uid of the attach identity `fid` was walked from, if known.
+fn owner_of(core: &Core, fid: u32) -> Option<u32> {
+    let t = core.fids();
+    let (root, _) = location(&t, fid)?;
+    match t.get(root)?.binding.as_ref()? {
+        Binding::Attach { n_uname, .. } if *n_uname != NONUNAME => Some(*n_uname),
+        _ => None,
+    }
+}
+
+/// Opens the file `name` in `dfid` (found to be the one a lost create made, `want`) on
+/// `fid` with the create's `flags` (minus creation and truncation): a walk into `fid` (in
+/// place when it is `dfid`, as `Tlcreate` turns its fid into the file) and a `Tlopen`, both
+/// checked to reach `want`'s inode. `None` if either fails (an in-place walk that succeeded
+/// leaves `fid` on the file, unopened).
+async fn adopt(
+    core: &Arc<Core>,
+    dfid: u32,
+    fid: u32,
+    name: &Bytes,
+    flags: u32,
+    want: &Stat,
+    carry: Carry,
+) -> Option<Rlopen> {
+    let generation = core.fids().get(fid)?.generation;
+    let walk = Message::Twalk(Twalk {
+        fid: dfid,
+        newfid: fid,
+        wnames: vec![name.clone()],
+    });
+    let effect = Effect::Bind {
+        fid,
+        generation,
+        how: BindHow::Walk {
+            src: dfid,
+            names: vec![name.clone()],
+        },
+    };
+    let fids = if dfid == fid {
+        vec![fid]
+    } else {
+        vec![dfid, fid]
+    };
+    match send(core, walk, effect, &fids, carry).await {
+        Ok(Message::Rwalk(w)) if w.wqids.len() == 1 && w.wqids[0].path == want.qid.path => {}
+        _ => return None,
+    }
+    let flags = reopen_flags(flags);
+    let open = Message::Tlopen(Tlopen { fid, flags });
+    let effect = Effect::Open {
+        fid,
+        generation,
+        flags,
+    };
+    match send(core, open, effect, &[fid], carry).await {
+        Ok(Message::Rlopen(o)) if o.qid.path == want.qid.path => Some(o),
+        _ => None,
+    }
+}
+
+/// The stat (`mask`) of `name` in the directory `dfid`: a walk into a fresh fid, clunked
+/// when dropped, then `Tgetattr`.
+async fn stat_child(
+    core: &Arc<Core>,
+    dfid: u32,
+    name: Bytes,
+    mask: u64,
+) -> Result<Stat, SessionError> {
+    let (id, generation) = core.fids().alloc();
+    let fid = Fid::new(core.clone(), id, generation);
+    let effect = Effect::Bind {
+        fid: id,
+        generation,
+        how: BindHow::Walk {
+            src: dfid,
+            names: vec![name.clone()],
+        },
+    };
+    let walk = Message::Twalk(Twalk {
+        fid: dfid,
+        newfid: id,
+        wnames: vec![name],
+    });
+    let carry = Carry {
+        seen: false,
+        horizon: crate::options::RETRY_HORIZON,
+    };
+    match send(core, walk, effect, &[dfid, id], carry).await? {
+        Message::Rwalk(w) if w.wqids.len() == 1 => {}
+        _ => return Err(SessionError::Server(ENOENT)),
+    }
+    let stat = getattr_of(core, id, mask, carry).await;
+    drop(fid);
+    stat
+}
+
+/// `Tgetattr` of `fid`.
+async fn getattr_of(
+    core: &Arc<Core>,
+    fid: u32,
+    mask: u64,
+    carry: Carry,
+) -> Result<Stat, SessionError> {
+    let msg = Message::Tgetattr(Tgetattr {
+        fid,
+        request_mask: mask,
+    });
+    match send(core, msg, Effect::None, &[fid], carry).await? {
+        Message::Rgetattr(r) => Ok(r.stat),
+        other => Err(crate::session::unexpected(&other)),
+    }
+}
+
+/// Rebuilds the reply of a request lowered for a plainer dialect from the `reply` of what
+/// was sent (a success), with the follow-ups `then` says.
+pub(crate) fn finish(
+    core: &Arc<Core>,
+    then: Then,
+    reply: Message,
+    carry: Carry,
+) -> Boxed<'_, Result<Message, SessionError>> {
+    Box::pin(async move {
+        let unexpected = |m: &Message| crate::session::unexpected(m);
+        match then {
+            Then::Nothing => Ok(reply),
+            Then::WalkGetattr { newfid, names } => {
+                let Message::Rwalk(w) = reply else {
+                    return Err(unexpected(&reply));
+                };
+                // `Twalkgetattr` is all or nothing: a partial walk is the missing name.
+                if w.wqids.len() != names {
+                    return Err(SessionError::Server(ENOENT));
+                }
+                let stat = getattr_of(core, newfid, getattr::ALL, carry).await?;
+                Ok(Message::Rwalkgetattr(Rwalkgetattr {
+                    wqids: w.wqids,
+                    stat,
+                }))
+            }
+            Then::OpenAt {
+                newfid,
+                generation,
+                flags,
+                prefetch,
+            } => {
+                if !matches!(reply, Message::Rwalk(_)) {
+                    return Err(unexpected(&reply));
+                }
+                let open = Message::Tlopen(Tlopen { fid: newfid, flags });
+                let effect = Effect::Open {
+                    fid: newfid,
+                    generation,
+                    flags,
+                };
+                match send(core, open, effect, &[newfid], carry).await? {
+                    Message::Rlopen(o) if prefetch => Ok(Message::Rlopenatread(Rlopenatread {
+                        qid: o.qid,
+                        iounit: o.iounit,
+                        eof: false,
+                        data: Bytes::new(),
+                    })),
+                    Message::Rlopen(o) => Ok(Message::Rlopenat(o)),
+                    other => Err(unexpected(&other)),
+                }
+            }
+            Then::CreateAt { generation, create } => {
+                if !matches!(reply, Message::Rwalk(_)) {
+                    return Err(unexpected(&reply));
+                }
+                let fid = create.fid;
+                let effect = Effect::Create {
+                    fid,
+                    generation,
+                    name: create.name.clone(),
+                    flags: create.flags,
+                };
+                let c = match send(core, Message::Tlcreate(create), effect, &[fid], carry).await? {
+                    Message::Rlcreate(c) => c,
+                    other => return Err(unexpected(&other)),
+                };
+                let stat = getattr_of(core, fid, getattr::ALL, carry).await?;
+                Ok(Message::Rlcreateattr(Rlcreateattr {
+                    iounit: c.iounit,
+                    stat,
+                }))
+            }
+            Then::StatChild { dfid, name, reply } => {
+                let stat = stat_child(core, dfid, name, getattr::ALL).await?;
+                Ok(attr_reply(reply, stat))
+            }
+            Then::StatFid { fid, reply } => {
+                let stat = getattr_of(core, fid, getattr::ALL, carry).await?;
+                Ok(attr_reply(reply, stat))
+            }
+        }
+    })
+}
+
+/// The `*attr` reply of type `ty` carrying `stat`.
+fn attr_reply(ty: MessageType, stat: Stat) -> Message {
+    let a = AttrReply { stat };
+    match ty {
+        MessageType::Rmkdirattr => Message::Rmkdirattr(a),
+        MessageType::Rsymlinkattr => Message::Rsymlinkattr(a),
+        MessageType::Rmknodattr => Message::Rmknodattr(a),
+        MessageType::Rlinkattr => Message::Rlinkattr(a),
+        _ => Message::Rsetattrattr(a),
+    }
+}
