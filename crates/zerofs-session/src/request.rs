@@ -184,8 +184,19 @@ impl Ticket {
 
     /// Rewrites `message` (built for another dialect) for a connection of `dialect` (see
     /// `lower.rs`); the effect follows. `Err(errno)`: it has no form there.
+    ///
+    /// The rewritten request is another message: a `.Z` server must never answer it from
+    /// its ledger with the reply recorded for the original, so it gets a fresh op-id, and an
+    /// attempt of the original that may have applied stays an ambiguity to verify (nothing
+    /// will de-duplicate it now).
     fn lower(&mut self, message: &mut Message, dialect: Dialect) -> Result<Option<Then>, u32> {
-        lower(message, &mut self.effect, dialect)
+        let then = lower(message, &mut self.effect, dialect)?;
+        if then.is_some() && self.envelope.deduplicates() {
+            self.envelope.op_id = self.core.op_ids.next();
+            self.undeduplicated |= self.sent_before;
+            self.sent_before = false;
+        }
+        Ok(then)
     }
 
     /// What follow-ups of this request inherit.

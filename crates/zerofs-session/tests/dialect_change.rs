@@ -554,3 +554,40 @@ async fn upgrade_plain_to_z_while_reconnecting() {
 async fn upgrade_gen2_to_z_in_flight() {
     in_flight(Generation::Gen2, Generation::Z).await;
 }
+
+/// Z → plain → Z with one mutation in flight throughout: applied on the first `.Z` node,
+/// resent (lowered to `Tmkdir`) to the plain node and cut again, then resent to the `.Z` node.
+/// The lowered request carries a fresh op-id (the ledger must not answer a `Tmkdir` with the
+/// `Rmkdirattr` it recorded), and the first attempt's success is verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lowered_mutation_resent_to_a_z_server_again_is_verified() {
+    let bed = Bed::start(Generation::Z, Generation::Plain).await;
+    let s = bed.s.clone();
+    bed.old.set_reply_delay(Some(Duration::from_secs(3600)));
+    bed.new
+        .set_reply_delay_for(MessageType::Tmkdir, Some(Duration::from_secs(3600)));
+    let call = {
+        let s = s.clone();
+        let body = Tmkdir {
+            dfid: s.root().id(),
+            name: name("flip"),
+            mode: 0o710,
+            gid: 0,
+        };
+        tokio::spawn(async move { s.call(Message::Tmkdirattr(body)).await })
+    };
+    assert!(eventually(|| bed.old.counters().frames(MessageType::Tmkdirattr) == 1).await);
+    bed.fail_over();
+    assert!(eventually(|| bed.new.counters().frames(MessageType::Tmkdir) == 1).await);
+    bed.old.set_reply_delay(None);
+    *bed.switch.0.lock().unwrap() = bed.old.clone();
+    bed.new.fail_over_to(&bed.old).expect("a pair");
+    let r = within(call).await.unwrap();
+    assert!(
+        matches!(&r, Ok(Message::Rmkdirattr(a)) if a.stat.mode == mode::S_IFDIR | 0o710),
+        "{r:?}"
+    );
+    assert_eq!(s.dialect(), Dialect::Z);
+    assert!(bed.old.counters().frames(MessageType::Tmkdir) >= 1);
+    bed.shutdown().await;
+}
