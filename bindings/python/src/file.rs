@@ -335,7 +335,9 @@ impl<'py> IntoPyObject<'py> for Into_ {
             copy_into(view, &slice, part)?;
             at += part.len();
         }
-        at.into_pyobject(py).map(|n| n.into_any()).map_err(PyErr::from)
+        at.into_pyobject(py)
+            .map(|n| n.into_any())
+            .map_err(PyErr::from)
     }
 }
 
@@ -369,11 +371,7 @@ fn copy_into(view: &Bound<'_, PyAny>, slice: &Bound<'_, PyAny>, data: &Bytes) ->
     let src = unsafe {
         Bound::from_owned_ptr_or_err(
             py,
-            pyo3::ffi::PyMemoryView_FromMemory(
-                data.as_ptr().cast_mut().cast(),
-                len,
-                PYBUF_READ,
-            ),
+            pyo3::ffi::PyMemoryView_FromMemory(data.as_ptr().cast_mut().cast(), len, PYBUF_READ),
         )?
     };
     let copied = view.set_item(slice, &src);
@@ -497,14 +495,17 @@ macro_rules! file_class {
                 run(py, $blocking, async { Ok(Unit) })
             }
 
+            /// Whether the file was opened for reading.
             fn readable(&self) -> bool {
                 self.inner.readable
             }
 
+            /// Whether the file was opened for writing.
             fn writable(&self) -> bool {
                 self.inner.writable
             }
 
+            /// Always true: every file supports `seek`.
             fn seekable(&self) -> bool {
                 true
             }

@@ -67,10 +67,7 @@ pub(crate) async fn copy(
             Endpoint::local(dst.path()),
         ),
     };
-    let report = engine
-        .copy(from, to)
-        .await
-        .map_err(|e| to_os_error(e, 0))?;
+    let report = engine.copy(from, to).await.map_err(|e| to_os_error(e, 0))?;
     if let Some(first) = report.failures.into_iter().next() {
         return Err(to_os_error(first, report.failed.saturating_sub(1)));
     }
