@@ -12,6 +12,7 @@ use crate::convert::{Data, Name, PathArg, Stat, StatFs, data_arg, path_arg, path
 use crate::errors::{Filename, to_py};
 use crate::file::{OpenMode, Opened};
 use crate::run::{Unit, run};
+use crate::transfer::{self, Direction, Knobs};
 
 /// The connected Rust client, until `close()` drops it (dropping is all closing needs: the
 /// connection ends when the last handle goes).
@@ -288,6 +289,34 @@ macro_rules! client_class {
                     let opened = Opened::open(&c, p.path(), m).await?;
                     Ok($file::new(opened, name, mode))
                 })
+            }
+
+            /// Copies the local file (or, with `recursive=True`, directory tree) `local` to
+            /// `remote` (the destination path itself, not a directory to copy into) through
+            /// the bulk engine: `concurrency` files at once (default 32), each large file
+            /// pipelined in `block_size` blocks (default 4 MiB), every file written under a
+            /// temporary name and renamed into place (a cancelled upload leaves no partial
+            /// file). `keep_modes`/`keep_times` copy permission bits and modification times;
+            /// symlinks are recreated as symlinks (`keep_symlinks=False` skips them). The
+            /// parent of `remote` must exist. Returns `{"files", "bytes", "dirs"}`; if any
+            /// path failed, the rest is still copied and the first failure is raised.
+            #[pyo3(signature = (local, remote, *, recursive=false, keep_modes=true, keep_times=true, keep_symlinks=true, concurrency=None, block_size=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn upload(&self, py: Python<'_>, local: &Bound<'_, PyAny>, remote: &Bound<'_, PyAny>, recursive: bool, keep_modes: bool, keep_times: bool, keep_symlinks: bool, concurrency: Option<usize>, block_size: Option<usize>) -> PyResult<Py<PyAny>> {
+                let (c, l, r) = (self.inner.get()?, path_arg(local)?, path_arg(remote)?);
+                let k = Knobs { recursive, keep_modes, keep_times, keep_symlinks, concurrency, block_size };
+                run(py, $blocking, transfer::copy(c, Direction::Up, l, r, k))
+            }
+
+            /// Copies the server file (or, with `recursive=True`, directory tree) `remote` to
+            /// the local path `local` (the destination itself): the reverse of `upload`, with
+            /// the same engine, keywords and result.
+            #[pyo3(signature = (remote, local, *, recursive=false, keep_modes=true, keep_times=true, keep_symlinks=true, concurrency=None, block_size=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn download(&self, py: Python<'_>, remote: &Bound<'_, PyAny>, local: &Bound<'_, PyAny>, recursive: bool, keep_modes: bool, keep_times: bool, keep_symlinks: bool, concurrency: Option<usize>, block_size: Option<usize>) -> PyResult<Py<PyAny>> {
+                let (c, r, l) = (self.inner.get()?, path_arg(remote)?, path_arg(local)?);
+                let k = Knobs { recursive, keep_modes, keep_times, keep_symlinks, concurrency, block_size };
+                run(py, $blocking, transfer::copy(c, Direction::Down, r, l, k))
             }
 
             /// File system statistics.

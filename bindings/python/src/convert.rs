@@ -242,10 +242,15 @@ impl Stat {
 #[pyclass(frozen, module = "zerofs9p", get_all)]
 #[derive(Debug)]
 pub(crate) struct DirEntry {
+    /// The entry's name (str or bytes, as the directory was given).
     name: Py<PyAny>,
+    /// The directory's path joined with `name`.
     path: Py<PyAny>,
+    /// "file", "directory", "symlink", ... (as `Stat.type`).
     r#type: &'static str,
+    /// The inode number.
     ino: u64,
+    /// The attributes sent with the listing (ZeroFS dialects), else `None`.
     stat: Option<Py<Stat>>,
 }
 
@@ -302,13 +307,21 @@ impl DirEntry {
 #[pyclass(frozen, module = "zerofs9p", get_all)]
 #[derive(Debug)]
 pub(crate) struct StatFs {
+    /// Bytes per block.
     block_size: u32,
+    /// Blocks in all.
     blocks: u64,
+    /// Free blocks.
     blocks_free: u64,
+    /// Free blocks an unprivileged user may use.
     blocks_available: u64,
+    /// Inodes in all.
     files: u64,
+    /// Free inodes.
     files_free: u64,
+    /// The file system's id.
     filesystem_id: u64,
+    /// Longest file name.
     max_name_len: u32,
 }
 

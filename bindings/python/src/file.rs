@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use bytes::{Bytes, BytesMut};
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
 use zerofs_client::{Client as RClient, File as RFile, OpenOptions, ZeroFsError as RError};
 
 use crate::convert::{Data, Stat, data_arg};
@@ -131,6 +130,13 @@ impl Opened {
 
     /// Reads up to `size` bytes (`None`: to the end of the file) and advances.
     async fn read(&self, size: Option<u64>) -> Result<Bytes, RError> {
+        self.read_parts(size).await.map(concat)
+    }
+
+    /// [`read`](Self::read) as the pieces it arrived in (what was buffered by `readline`,
+    /// then each positioned read's own buffer), so `readinto` copies each straight into the
+    /// caller's buffer without joining them first.
+    async fn read_parts(&self, size: Option<u64>) -> Result<Vec<Bytes>, RError> {
         let f = self.check_read()?;
         let (head, at) = {
             let mut c = self.cursor();
@@ -144,7 +150,7 @@ impl Opened {
             None => f.metadata().await?.size.saturating_sub(at),
         };
         if want == 0 {
-            return Ok(head);
+            return Ok(vec![head]);
         }
         let mut parts = vec![head];
         let mut off = at;
@@ -165,7 +171,7 @@ impl Opened {
             c.pos = off;
             c.buf = Bytes::new();
         }
-        Ok(concat(parts))
+        Ok(parts)
     }
 
     /// Reads one line (through `\n`, or to the end of the file; at most `limit` bytes).
@@ -291,11 +297,30 @@ fn concat(parts: Vec<Bytes>) -> Bytes {
     out.freeze()
 }
 
-/// Bytes copied into a caller's writable buffer once the GIL is held; yields the count.
+/// The caller's buffer of a `readinto`: a writable, C-contiguous `memoryview` of it cast to
+/// bytes (checked before anything is read, so a read-only buffer loses no data), and its size.
+fn writable_bytes_view(buf: &Bound<'_, PyAny>) -> PyResult<(Py<PyAny>, u64)> {
+    let py = buf.py();
+    let mv = py
+        .import("builtins")?
+        .getattr("memoryview")?
+        .call1((buf,))?;
+    if mv.getattr("readonly")?.extract::<bool>()? {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "readinto() needs a writable buffer",
+        ));
+    }
+    let mv = mv.call_method1("cast", ("B",))?;
+    let n = mv.len()? as u64;
+    Ok((mv.unbind(), n))
+}
+
+/// Pieces read for `readinto`, copied into the caller's buffer (a byte `memoryview` from
+/// [`writable_bytes_view`]) once the GIL is held; yields the count.
 #[derive(Debug)]
 struct Into_ {
-    data: Bytes,
-    buf: Py<PyAny>,
+    parts: Vec<Bytes>,
+    view: Py<PyAny>,
 }
 
 impl<'py> IntoPyObject<'py> for Into_ {
@@ -303,16 +328,57 @@ impl<'py> IntoPyObject<'py> for Into_ {
     type Output = Bound<'py, PyAny>;
     type Error = PyErr;
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        let n = self.data.len();
-        let mv = py
-            .import("builtins")?
-            .getattr("memoryview")?
-            .call1((self.buf.bind(py),))?;
-        let mv = mv.call_method1("cast", ("B",))?;
-        let slice = pyo3::types::PySlice::new(py, 0, n as isize, 1);
-        mv.set_item(slice, PyBytes::new(py, &self.data))?;
-        Ok(n.into_pyobject(py)?.into_any())
+        let view = self.view.bind(py);
+        let mut at = 0usize;
+        for part in self.parts.iter().filter(|p| !p.is_empty()) {
+            let slice = pyo3::types::PySlice::new(py, at as isize, (at + part.len()) as isize, 1);
+            copy_into(view, &slice, part)?;
+            at += part.len();
+        }
+        at.into_pyobject(py)
+            .map(|n| n.into_any())
+            .map_err(PyErr::from)
     }
+}
+
+/// CPython's `PyBUF_READ` flag (a read-only memoryview), part of the stable ABI; pyo3-ffi
+/// exports its buffer constants only where the buffer API itself is available (3.11+).
+const PYBUF_READ: std::os::raw::c_int = 0x100;
+
+/// `view[slice] = data`, with `data`'s bytes copied once, straight from Rust memory.
+///
+/// Why this is the one `unsafe` block of the crate: the copy needs `data`'s bytes as a
+/// Python buffer. PyO3's safe route to the buffer protocol (`PyBuffer`, and so writing into
+/// the caller's memory from Rust, or receiving from the socket straight into it) exists
+/// under the stable ABI only from Python 3.11, and these wheels target 3.9 (`abi3-py39`).
+/// Without it, safe code must first copy `data` into a Python `bytes` and then copy that
+/// into the caller's buffer: two copies. `PyMemoryView_FromMemory` (stable ABI since 3.3)
+/// instead wraps `data`'s memory in a read-only memoryview, and memoryview slice
+/// assignment copies from it once.
+///
+/// Safety: the memoryview borrows `data`'s memory without owning it, so it must not be used
+/// after `data` is dropped. It is read-only (`PyBUF_READ`: nothing writes through the
+/// `*mut` the C signature asks for), lives in this function only, and is `release()`d
+/// before returning; `release()` refuses while the view is exported, and in that case a
+/// clone of `data` is leaked so its memory stays valid for as long as anything could read
+/// it.
+#[allow(unsafe_code)]
+fn copy_into(view: &Bound<'_, PyAny>, slice: &Bound<'_, PyAny>, data: &Bytes) -> PyResult<()> {
+    let py = view.py();
+    let len = pyo3::ffi::Py_ssize_t::try_from(data.len())
+        .map_err(|_| value_error("read larger than the address space"))?;
+    // SAFETY: see above; the pointer and length describe `data`, valid while it lives.
+    let src = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            pyo3::ffi::PyMemoryView_FromMemory(data.as_ptr().cast_mut().cast(), len, PYBUF_READ),
+        )?
+    };
+    let copied = view.set_item(slice, &src);
+    if src.call_method0("release").is_err() {
+        std::mem::forget(data.clone());
+    }
+    copied
 }
 
 /// Converts a file operation's error, naming the file.
@@ -335,12 +401,15 @@ macro_rules! file_class {
 
             /// Reads into the writable buffer `buf` (bytearray, memoryview, ...); returns the
             /// number of bytes read (0 at the end of the file).
-            fn readinto(&self, py: Python<'_>, buf: Py<PyAny>) -> PyResult<Py<PyAny>> {
+            ///
+            /// The bytes are copied once, from the connection's receive buffers straight
+            /// into `buf` (see the README on why not zero times under the 3.9 stable ABI).
+            fn readinto(&self, py: Python<'_>, buf: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
                 let (o, err) = (self.inner.clone(), fail(&self.name, py));
-                let n = buf.bind(py).len()? as u64;
+                let (view, n) = writable_bytes_view(buf)?;
                 run(py, $blocking, async move {
-                    let data = o.read(Some(n)).await.map_err(err)?;
-                    Ok(Into_ { data, buf })
+                    let parts = o.read_parts(Some(n)).await.map_err(err)?;
+                    Ok(Into_ { parts, view })
                 })
             }
 
@@ -426,14 +495,17 @@ macro_rules! file_class {
                 run(py, $blocking, async { Ok(Unit) })
             }
 
+            /// Whether the file was opened for reading.
             fn readable(&self) -> bool {
                 self.inner.readable
             }
 
+            /// Whether the file was opened for writing.
             fn writable(&self) -> bool {
                 self.inner.writable
             }
 
+            /// Always true: every file supports `seek`.
             fn seekable(&self) -> bool {
                 true
             }

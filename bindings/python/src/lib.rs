@@ -13,6 +13,7 @@ mod file;
 mod listing;
 mod memserver;
 mod run;
+mod transfer;
 
 use pyo3::prelude::*;
 

@@ -45,3 +45,16 @@ def test_docstrings_for_help():
         for m in ("read", "write", "stat"):
             assert getattr(cls, m).__doc__, f"{cls.__name__}.{m}"
     assert zerofs9p.__doc__ and "fsspec" in zerofs9p.__doc__
+
+
+def test_every_public_method_has_a_docstring():
+    """help() on the classes explains every method (Stat's fields are named like
+    os.stat_result and described by the class docstring)."""
+    for cls in (_native.AsyncClient, _native.Client, _native.AsyncFile, _native.File,
+                _native.AsyncScandir, _native.Scandir, _native.DirEntry, _native.StatFs,
+                _native.MemServer):
+        assert cls.__doc__, cls.__name__
+        undocumented = [m for m in dir(cls) if not m.startswith("_")
+                        and not (getattr(cls, m).__doc__ or "").strip()]
+        assert not undocumented, f"{cls.__name__}: {undocumented}"
+    assert "bulk engine" in _native.AsyncClient.upload.__doc__

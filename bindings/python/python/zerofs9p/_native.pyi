@@ -194,6 +194,32 @@ class AsyncClient:
     @overload
     def scandir(self, path: BytesPath) -> AsyncScandir[bytes]: ...
     async def open(self, path: AnyPath, mode: str = "rb", perms: int = 0o644) -> AsyncFile: ...
+    async def upload(
+        self,
+        local: AnyPath,
+        remote: AnyPath,
+        *,
+        recursive: bool = False,
+        keep_modes: bool = True,
+        keep_times: bool = True,
+        keep_symlinks: bool = True,
+        concurrency: Optional[int] = None,
+        block_size: Optional[int] = None,
+    ) -> dict[str, int]:
+        """Local file or tree -> server, through the bulk engine: ``{"files", "bytes", "dirs"}``."""
+    async def download(
+        self,
+        remote: AnyPath,
+        local: AnyPath,
+        *,
+        recursive: bool = False,
+        keep_modes: bool = True,
+        keep_times: bool = True,
+        keep_symlinks: bool = True,
+        concurrency: Optional[int] = None,
+        block_size: Optional[int] = None,
+    ) -> dict[str, int]:
+        """Server file or tree -> local path, through the bulk engine."""
     async def statfs(self) -> StatFs: ...
     async def sync(self) -> None: ...
     @property
@@ -262,6 +288,32 @@ class Client:
     @overload
     def scandir(self, path: BytesPath) -> Scandir[bytes]: ...
     def open(self, path: AnyPath, mode: str = "rb", perms: int = 0o644) -> File: ...
+    def upload(
+        self,
+        local: AnyPath,
+        remote: AnyPath,
+        *,
+        recursive: bool = False,
+        keep_modes: bool = True,
+        keep_times: bool = True,
+        keep_symlinks: bool = True,
+        concurrency: Optional[int] = None,
+        block_size: Optional[int] = None,
+    ) -> dict[str, int]:
+        """Local file or tree -> server, through the bulk engine: ``{"files", "bytes", "dirs"}``."""
+    def download(
+        self,
+        remote: AnyPath,
+        local: AnyPath,
+        *,
+        recursive: bool = False,
+        keep_modes: bool = True,
+        keep_times: bool = True,
+        keep_symlinks: bool = True,
+        concurrency: Optional[int] = None,
+        block_size: Optional[int] = None,
+    ) -> dict[str, int]:
+        """Server file or tree -> local path, through the bulk engine."""
     def statfs(self) -> StatFs: ...
     def sync(self) -> None: ...
     @property

@@ -318,3 +318,25 @@ async fn failures_name_the_path_and_the_copy_goes_on() {
     .unwrap_err();
     assert!(e.to_string().contains("is a directory"), "{e}");
 }
+
+/// A tree copy runs as a spawned task on a multi-threaded runtime (its future is `Send`, as
+/// the Python binding needs): this test fails to compile when it is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tree_copy_can_be_spawned() {
+    let (_s, c) = server(Generation::Gen2).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    make_tree(&src);
+    let engine = Arc::new(Transfer::new(small_blocks()));
+    let (e, from, to) = (
+        engine.clone(),
+        Endpoint::local(&src),
+        Endpoint::remote(&c, "/spawned"),
+    );
+    let report = tokio::spawn(async move { e.copy(from, to).await })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((report.files, report.failed), (5, 0));
+    assert_eq!(&c.read("/spawned/small.txt").await.unwrap()[..], b"hello");
+}

@@ -309,8 +309,12 @@ async fn walk_and_copy(
     };
     let jobs =
         futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|j| (j, rx)) });
-    let copies =
-        jobs.for_each_concurrent(o.concurrency, |job| copy_one(engine, from, to, job, shared));
+    // Boxed as `dyn Future + Send`: the stream's closure future, held across the join,
+    // otherwise defeats the compiler's proof that `Transfer::copy` is `Send` (it could not
+    // be spawned on a multi-threaded runtime, nor awaited from the Python binding).
+    let copies: futures::future::BoxFuture<'_, ()> = Box::pin(
+        jobs.for_each_concurrent(o.concurrency, |job| copy_one(engine, from, to, job, shared)),
+    );
     futures::join!(walk, copies);
     if !o.dry_run {
         for (d, node) in dirs.iter().rev() {
