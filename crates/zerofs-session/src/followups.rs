@@ -13,12 +13,14 @@ use bytes::Bytes;
 use zerofs_9p_proto::consts::errno::ENOENT;
 use zerofs_9p_proto::consts::{NONUNAME, getattr};
 use zerofs_9p_proto::{
-    AttrReply, Frame, Message, MessageType, Rlcreate, Rlcreateattr, Rlopen, Rlopenatread,
+    AttrReply, Frame, Message, MessageType, Qid, Rlcreate, Rlcreateattr, Rlopen, Rlopenatread,
     Rwalkgetattr, Stat, Tgetattr, Tlopen, Twalk,
 };
 
 use crate::core::Core;
-use crate::effects::{BindHow, Effect, location, reopen_flags};
+use crate::effects::{
+    BindHow, Effect, location, rename_of, rename_witness, reopen_flags, rewrite_paths,
+};
 use crate::error::SessionError;
 use crate::fids::{Binding, Fid};
 use crate::lower::Then;
@@ -65,16 +67,24 @@ pub(crate) fn verify<'a>(
     Box::pin(async move {
         let (stat, owner) = match check(request, ecode)? {
             Check::None => (None, None),
+            Check::Renamed => {
+                let (dfid, names, want) = rename_witness(&core.fids(), request)?;
+                let (walked, qids) = walk_child(core, dfid, names).await.ok()?;
+                drop(walked);
+                if qids.last()?.path != want {
+                    return None;
+                }
+                let (old, new) = rename_of(request)?;
+                rewrite_paths(&mut core.fids(), old, new);
+                (None, None)
+            }
             Check::StatChild { dfid, name } => {
                 let stat = stat_child(core, dfid, name, getattr::BASIC).await.ok()?;
                 (Some(stat), owner_of(core, dfid))
             }
         };
         let reply = proven(request, stat.as_ref(), owner)?;
-        let carry = Carry {
-            seen: false,
-            horizon: crate::options::RETRY_HORIZON,
-        };
+        let carry = FRESH;
         match (request, stat) {
             (Message::Tlcreate(m), Some(stat)) => {
                 let o = adopt(core, m.fid, m.fid, &m.name, m.flags, &stat, carry).await?;
@@ -155,6 +165,41 @@ async fn adopt(
     }
 }
 
+/// A complete walk from `dfid` by `names` (at most `MAXWELEM`) into a fresh fid, clunked
+/// when dropped: the fid and the qids.
+async fn walk_child(
+    core: &Arc<Core>,
+    dfid: u32,
+    names: Vec<Bytes>,
+) -> Result<(Fid, Vec<Qid>), SessionError> {
+    let (id, generation) = core.fids().alloc();
+    let fid = Fid::new(core.clone(), id, generation);
+    let effect = Effect::Bind {
+        fid: id,
+        generation,
+        how: BindHow::Walk {
+            src: dfid,
+            names: names.clone(),
+        },
+    };
+    let n = names.len();
+    let walk = Message::Twalk(Twalk {
+        fid: dfid,
+        newfid: id,
+        wnames: names,
+    });
+    match send(core, walk, effect, &[dfid, id], FRESH).await? {
+        Message::Rwalk(w) if w.wqids.len() == n => Ok((fid, w.wqids)),
+        _ => Err(SessionError::Server(ENOENT)),
+    }
+}
+
+/// Follow-ups that repeat nothing of an earlier attempt.
+const FRESH: Carry = Carry {
+    seen: false,
+    horizon: crate::options::RETRY_HORIZON,
+};
+
 /// The stat (`mask`) of `name` in the directory `dfid`: a walk into a fresh fid, clunked
 /// when dropped, then `Tgetattr`.
 async fn stat_child(
@@ -163,30 +208,8 @@ async fn stat_child(
     name: Bytes,
     mask: u64,
 ) -> Result<Stat, SessionError> {
-    let (id, generation) = core.fids().alloc();
-    let fid = Fid::new(core.clone(), id, generation);
-    let effect = Effect::Bind {
-        fid: id,
-        generation,
-        how: BindHow::Walk {
-            src: dfid,
-            names: vec![name.clone()],
-        },
-    };
-    let walk = Message::Twalk(Twalk {
-        fid: dfid,
-        newfid: id,
-        wnames: vec![name],
-    });
-    let carry = Carry {
-        seen: false,
-        horizon: crate::options::RETRY_HORIZON,
-    };
-    match send(core, walk, effect, &[dfid, id], carry).await? {
-        Message::Rwalk(w) if w.wqids.len() == 1 => {}
-        _ => return Err(SessionError::Server(ENOENT)),
-    }
-    let stat = getattr_of(core, id, mask, carry).await;
+    let (fid, _) = walk_child(core, dfid, vec![name]).await?;
+    let stat = getattr_of(core, fid.id(), mask, FRESH).await;
     drop(fid);
     stat
 }

@@ -18,11 +18,22 @@
 //!   inode; the open's reply is the reply. What cannot be told apart: another client of the
 //!   same identity creating an identical empty file between the lost attempt and the resend.
 //!
-//! Renames are proven by replay itself (`renames.rs`). Other mutations keep the server's
-//! answer (the double-apply window that cannot be proven).
+//! - `Trename` / `Trenameat` answering `ENOENT`: the source is gone; the destination
+//!   holding the source's inode proves the first attempt moved it. The source's qid is the
+//!   one recorded for the renamed fid, or for the recorded fid nearest beneath the source
+//!   (then looked for at the same place beneath the destination); with no such fid nothing
+//!   proves it. On plain 9P2000.L replay often proves it first (`renames.rs`: the resend is
+//!   then never sent); on the dialects whose replay rebinds by inode (gen 1 and 2, and
+//!   after a change of dialect mid-rename) only this check does. The recorded paths beneath
+//!   the source then move, as for an acknowledged rename. `Trename` answering `EINVAL` is
+//!   checked the same way: a server that rebound the fid by inode (gen 1/2 replay) may no
+//!   longer know the name it was walked by, and the proof does not depend on the error.
+//!
+//! Other mutations keep the server's answer (the double-apply window that cannot be
+//! proven).
 
 use bytes::Bytes;
-use zerofs_9p_proto::consts::errno::{EEXIST, ENOENT};
+use zerofs_9p_proto::consts::errno::{EEXIST, EINVAL, ENOENT};
 use zerofs_9p_proto::consts::mode;
 use zerofs_9p_proto::{AttrReply, Message, Rlcreate, Rlcreateattr, Rmkdir, Stat};
 
@@ -33,6 +44,9 @@ pub(crate) enum Check {
     None,
     /// The stat of `name` in the directory `dfid`.
     StatChild { dfid: u32, name: Bytes },
+    /// The inode at a rename's destination, against the source's recorded qid
+    /// (`effects::rename_witness`).
+    Renamed,
 }
 
 /// Whether `ecode` to a resend of `request` may hide an earlier attempt's success, and what
@@ -40,6 +54,9 @@ pub(crate) enum Check {
 pub(crate) fn check(request: &Message, ecode: u32) -> Option<Check> {
     match (request, ecode) {
         (Message::Tunlinkat(_), ENOENT) => Some(Check::None),
+        (Message::Trename(_), ENOENT | EINVAL) | (Message::Trenameat(_), ENOENT) => {
+            Some(Check::Renamed)
+        }
         (Message::Tmkdir(m) | Message::Tmkdirattr(m), EEXIST) => Some(Check::StatChild {
             dfid: m.dfid,
             name: m.name.clone(),
@@ -59,6 +76,8 @@ pub(crate) fn check(request: &Message, ecode: u32) -> Option<Check> {
 /// The reply the caller's operation would have had, if what was looked at (`stat`, for
 /// [`Check::StatChild`]) proves an earlier attempt of `request` applied; `None` keeps the
 /// error. `owner` is the uid of the attach identity the request was made under, if known.
+///
+/// A rename is only asked once its [`Check::Renamed`] walk proved it.
 ///
 /// For a create the reply is provisional (its qid is the file's, its iounit 0): the file must
 /// still be opened on the request's fid (see [`created`]).
@@ -87,6 +106,8 @@ pub(crate) fn proven(
             })
         }
         Message::Tunlinkat(_) => Some(Message::Runlinkat),
+        Message::Trename(_) => Some(Message::Rrename),
+        Message::Trenameat(_) => Some(Message::Rrenameat),
         Message::Tmkdir(m) | Message::Tmkdirattr(m) => {
             let stat = stat?;
             let made = stat.mode & mode::S_IFMT == mode::S_IFDIR
@@ -163,6 +184,29 @@ mod tests {
         );
         assert_eq!(check(&mkdir(true), ENOENT), None);
         assert_eq!(proven(&unlink, None, None), Some(Message::Runlinkat));
+    }
+
+    #[test]
+    fn a_rename_is_checked_when_its_source_is_gone() {
+        let at = Message::Trenameat(zerofs_9p_proto::Trenameat {
+            olddirfid: 1,
+            oldname: Bytes::from_static(b"a"),
+            newdirfid: 1,
+            newname: Bytes::from_static(b"b"),
+        });
+        let by_fid = Message::Trename(zerofs_9p_proto::Trename {
+            fid: 2,
+            dfid: 1,
+            name: Bytes::from_static(b"b"),
+        });
+        assert_eq!(check(&at, ENOENT), Some(Check::Renamed));
+        assert_eq!(check(&at, EINVAL), None);
+        assert_eq!(check(&at, EEXIST), None);
+        assert_eq!(check(&by_fid, ENOENT), Some(Check::Renamed));
+        assert_eq!(check(&by_fid, EINVAL), Some(Check::Renamed));
+        assert_eq!(check(&by_fid, EEXIST), None);
+        assert_eq!(proven(&at, None, None), Some(Message::Rrenameat));
+        assert_eq!(proven(&by_fid, None, None), Some(Message::Rrename));
     }
 
     #[test]

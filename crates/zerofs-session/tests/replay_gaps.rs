@@ -325,3 +325,103 @@ async fn a_resent_create_meeting_a_file_it_did_not_make_still_fails() {
         server.shutdown().await;
     }
 }
+
+/// The rename of `d` to `e` in the root, by `Trenameat` or by `Trename` of a fid on `d`.
+async fn rename_d_to_e(s: &Session, at: bool) -> Result<Message, zerofs_session::SessionError> {
+    if at {
+        s.call(Message::Trenameat(Trenameat {
+            olddirfid: s.root().id(),
+            oldname: name("d"),
+            newdirfid: s.root().id(),
+            newname: name("e"),
+        }))
+        .await
+    } else {
+        let (moving, _) = s.walk(s.root(), &[name("d")]).await?;
+        s.call(Message::Trename(Trename {
+            fid: moving.id(),
+            dfid: s.root().id(),
+            name: name("e"),
+        }))
+        .await
+    }
+}
+
+/// Gen 1 and gen 2 replay rebinds fids by inode (`Trebind`), which never proves a lost rename
+/// applied: the resend answers `ENOENT` (the source is gone). The destination holding the
+/// source's qid proves it: success, and the recorded paths follow (see `dialect_change.rs`
+/// for a downgrade that re-walks them). `.Z` de-duplicates the resend by its envelope: the
+/// ledger answers it, sent twice but applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_whose_reply_was_lost_is_verified_on_rebinding_dialects() {
+    for g in [Generation::Gen1, Generation::Gen2, Generation::Z] {
+        for at in [true, false] {
+            let (server, s) = in_memory(g, root_opts()).await;
+            let (dir, file) = tree(&s).await;
+            let ty = if at {
+                MessageType::Trenameat
+            } else {
+                MessageType::Trename
+            };
+            server.lose_reply_after(ReplyLoss::next(ty));
+            let r = within(rename_d_to_e(&s, at)).await;
+            assert!(
+                matches!(r, Ok(Message::Rrenameat | Message::Rrename)),
+                "{g:?} at={at}: {r:?}"
+            );
+            assert_eq!(server.counters().frames(ty), 2, "{g:?}: resent once");
+            handles_follow(&s, &dir, &file).await;
+            // Not resent: a missing source is still an error.
+            let again = rename_d_to_e(&s, at).await;
+            assert!(
+                matches!(again, Err(zerofs_session::SessionError::Server(2))),
+                "{g:?} at={at}: {again:?}"
+            );
+            server.shutdown().await;
+        }
+    }
+}
+
+/// A resent rename whose source is gone but whose destination holds another inode (someone
+/// else moved it, and put something else there): the `ENOENT` stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resent_rename_meeting_another_file_at_its_destination_still_fails() {
+    let (server, s) = in_memory(Generation::Gen2, root_opts()).await;
+    let (_dir, _file) = tree(&s).await;
+    // The first attempt applies, its reply is lost; before the resend, something else takes
+    // the destination's name (a delay on the reconnect's walks is not needed: the resend
+    // comes after the lost reply, and `e` is swapped by a second session meanwhile).
+    let other = Session::connect_with(support::InMemory(server.clone()), root_opts())
+        .await
+        .unwrap();
+    server.lose_reply_after(ReplyLoss::next(MessageType::Trenameat));
+    server.set_reply_delay_for(MessageType::Tattach, Some(Duration::from_millis(200)));
+    let call = {
+        let s = s.clone();
+        tokio::spawn(async move { rename_d_to_e(&s, true).await })
+    };
+    assert!(support::eventually(|| server.counters().frames(MessageType::Trenameat) == 1).await);
+    // `e` (the moved directory) goes elsewhere and a new directory takes its name.
+    let mv = Message::Trenameat(Trenameat {
+        olddirfid: other.root().id(),
+        oldname: name("e"),
+        newdirfid: other.root().id(),
+        newname: name("elsewhere"),
+    });
+    within(other.call(mv)).await.unwrap();
+    within(other.call(Message::Tmkdir(Tmkdir {
+        dfid: other.root().id(),
+        name: name("e"),
+        mode: 0o755,
+        gid: 0,
+    })))
+    .await
+    .unwrap();
+    server.set_reply_delay_for(MessageType::Tattach, None);
+    let r = within(call).await.unwrap();
+    assert!(
+        matches!(r, Err(zerofs_session::SessionError::Server(2))),
+        "{r:?}"
+    );
+    server.shutdown().await;
+}
