@@ -14,7 +14,7 @@ use zerofs_9p_proto::consts::errno::ENOENT;
 use zerofs_9p_proto::consts::{NONUNAME, getattr};
 use zerofs_9p_proto::{
     AttrReply, Frame, Message, MessageType, Qid, Rlcreate, Rlcreateattr, Rlopen, Rlopenatread,
-    Rwalkgetattr, Stat, Tgetattr, Tlopen, Twalk,
+    Rwalkgetattr, Stat, Tgetattr, Tlopen, Treadlink, Twalk,
 };
 
 use crate::core::Core;
@@ -25,7 +25,7 @@ use crate::error::SessionError;
 use crate::fids::{Binding, Fid};
 use crate::lower::Then;
 use crate::request::{Ticket, exchange};
-use crate::verify::{Check, check, proven};
+use crate::verify::{Check, Evidence, check, proven};
 
 /// What follow-ups inherit from the request they finish.
 #[derive(Debug, Clone, Copy)]
@@ -65,8 +65,9 @@ pub(crate) fn verify<'a>(
     ecode: u32,
 ) -> Boxed<'a, Option<Message>> {
     Box::pin(async move {
-        let (stat, owner) = match check(request, ecode)? {
-            Check::None => (None, None),
+        let mut seen = Evidence::default();
+        match check(request, ecode)? {
+            Check::None => {}
             Check::Renamed => {
                 let (dfid, names, want) = rename_witness(&core.fids(), request)?;
                 let (walked, qids) = walk_child(core, dfid, names).await.ok()?;
@@ -76,16 +77,30 @@ pub(crate) fn verify<'a>(
                 }
                 let (old, new) = rename_of(request)?;
                 rewrite_paths(&mut core.fids(), old, new);
-                (None, None)
             }
-            Check::StatChild { dfid, name } => {
-                let stat = stat_child(core, dfid, name, getattr::BASIC).await.ok()?;
-                (Some(stat), owner_of(core, dfid))
+            Check::StatChild {
+                dfid,
+                name,
+                readlink,
+            } => {
+                let (child, _) = walk_child(core, dfid, vec![name]).await.ok()?;
+                let stat = getattr_of(core, child.id(), getattr::BASIC, FRESH)
+                    .await
+                    .ok()?;
+                if readlink {
+                    seen.target = Some(readlink_of(core, child.id()).await.ok()?);
+                }
+                drop(child);
+                seen.stat = Some(stat);
+                seen.owner = owner_of(core, dfid);
+                if let Message::Tlink(m) | Message::Tlinkattr(m) = request {
+                    seen.linked = core.fids().get(m.fid).and_then(|r| r.qid).map(|q| q.path);
+                }
             }
-        };
-        let reply = proven(request, stat.as_ref(), owner)?;
+        }
+        let reply = proven(request, &seen)?;
         let carry = FRESH;
-        match (request, stat) {
+        match (request, seen.stat) {
             (Message::Tlcreate(m), Some(stat)) => {
                 let o = adopt(core, m.fid, m.fid, &m.name, m.flags, &stat, carry).await?;
                 Some(Message::Rlcreate(Rlcreate {
@@ -212,6 +227,15 @@ async fn stat_child(
     let stat = getattr_of(core, fid.id(), mask, FRESH).await;
     drop(fid);
     stat
+}
+
+/// `Treadlink` of `fid`.
+async fn readlink_of(core: &Arc<Core>, fid: u32) -> Result<Bytes, SessionError> {
+    let msg = Message::Treadlink(Treadlink { fid });
+    match send(core, msg, Effect::None, &[fid], FRESH).await? {
+        Message::Rreadlink(r) => Ok(r.target),
+        other => Err(crate::session::unexpected(&other)),
+    }
 }
 
 /// `Tgetattr` of `fid`.

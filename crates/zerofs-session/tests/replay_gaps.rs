@@ -425,3 +425,148 @@ async fn a_resent_rename_meeting_another_file_at_its_destination_still_fails() {
     );
     server.shutdown().await;
 }
+
+/// A symlink, a device node, a fifo and a hard link in the root, each in its plain form or
+/// its `*attr` form.
+fn node_requests(s: &Session, file: &Fid, attr: bool) -> Vec<(&'static str, Message)> {
+    use zerofs_session::proto::consts::mode;
+    use zerofs_session::proto::{Tlink, Tmknod, Tsymlink};
+    let d = s.root().id();
+    let symlink = Tsymlink {
+        dfid: d,
+        name: name("sym"),
+        symtgt: name("../target"),
+        gid: 0,
+    };
+    let mknod = |n, mode, major, minor| Tmknod {
+        dfid: d,
+        name: name(n),
+        mode,
+        major,
+        minor,
+        gid: 0,
+    };
+    let chr = mknod("chr", mode::S_IFCHR | 0o620, 4, 0x12);
+    let fifo = mknod("fifo", mode::S_IFIFO | 0o600, 0, 0);
+    let link = Tlink {
+        dfid: d,
+        fid: file.id(),
+        name: name("hard"),
+    };
+    if attr {
+        vec![
+            ("sym", Message::Tsymlinkattr(symlink)),
+            ("chr", Message::Tmknodattr(chr)),
+            ("fifo", Message::Tmknodattr(fifo)),
+            ("hard", Message::Tlinkattr(link)),
+        ]
+    } else {
+        vec![
+            ("sym", Message::Tsymlink(symlink)),
+            ("chr", Message::Tmknod(chr)),
+            ("fifo", Message::Tmknod(fifo)),
+            ("hard", Message::Tlink(link)),
+        ]
+    }
+}
+
+/// The qid a node request's reply names.
+fn reply_qid(r: &Message) -> Option<u64> {
+    match r {
+        Message::Rsymlink(q) => Some(q.qid.path),
+        Message::Rmknod(q) => Some(q.qid.path),
+        Message::Rsymlinkattr(a) | Message::Rmknodattr(a) | Message::Rlinkattr(a) => {
+            Some(a.stat.qid.path)
+        }
+        _ => None,
+    }
+}
+
+/// A symlink, mknod or link that applied but whose reply was lost: the resend answers
+/// `EEXIST`; what stands at the name (the symlink with its target, the node with its type,
+/// mode and device number, the linked inode) proves the first attempt: success. Plain forms
+/// on a plain server, `*attr` forms on gen 2 (no de-duplication either).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symlink_mknod_or_link_whose_reply_was_lost_is_verified() {
+    for (g, attr) in [(Generation::Plain, false), (Generation::Gen2, true)] {
+        let (server, s) = in_memory(g, root_opts()).await;
+        let (file, file_qid) = create_new(&s, "file", false, 0o644).await.unwrap();
+        for (n, msg) in node_requests(&s, &file, attr) {
+            let ty = msg.msg_type();
+            server.reset_counters();
+            server.lose_reply_after(ReplyLoss::next(ty));
+            let r = within(s.call(msg.clone()))
+                .await
+                .unwrap_or_else(|e| panic!("{g:?} {n}: {e:?}"));
+            assert_eq!(server.counters().frames(ty), 2, "{g:?} {n}: resent once");
+            let (_, qids) = s.walk(s.root(), &[name(n)]).await.unwrap();
+            match reply_qid(&r) {
+                Some(q) => assert_eq!(q, qids[0].path, "{g:?} {n}: the reply names it"),
+                None => assert!(matches!(r, Message::Rlink), "{g:?} {n}: {r:?}"),
+            }
+            if n == "hard" {
+                assert_eq!(qids[0].path, file_qid.path, "{g:?}: the same inode");
+            }
+            // Not resent: an existing name is still an error.
+            let again = s.call(msg).await;
+            assert!(
+                matches!(again, Err(zerofs_session::SessionError::Server(17))),
+                "{g:?} {n}: {again:?}"
+            );
+        }
+        server.shutdown().await;
+    }
+}
+
+/// A resent symlink, mknod or link meeting something its lost attempt cannot have made (a
+/// symlink to another target, a node of another device, another inode): the `EEXIST` stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resent_symlink_mknod_or_link_meeting_another_node_still_fails() {
+    use zerofs_session::proto::consts::mode;
+    use zerofs_session::proto::{Tmknod, Tsymlink};
+    for (g, attr) in [(Generation::Plain, false), (Generation::Gen2, true)] {
+        let (server, s) = in_memory(g, root_opts()).await;
+        let (file, _) = create_new(&s, "file", false, 0o644).await.unwrap();
+        // What already stands at each name: another target, another device, another file.
+        let d = s.root().id();
+        s.call(Message::Tsymlink(Tsymlink {
+            dfid: d,
+            name: name("sym"),
+            symtgt: name("elsewhere"),
+            gid: 0,
+        }))
+        .await
+        .unwrap();
+        for (n, minor) in [("chr", 0x13), ("fifo", 0)] {
+            let ty = if n == "chr" {
+                mode::S_IFCHR | 0o620
+            } else {
+                mode::S_IFIFO | 0o640
+            };
+            s.call(Message::Tmknod(Tmknod {
+                dfid: d,
+                name: name(n),
+                mode: ty,
+                major: 4,
+                minor,
+                gid: 0,
+            }))
+            .await
+            .unwrap();
+        }
+        create_new(&s, "hard", false, 0o644).await.unwrap();
+        for (n, msg) in node_requests(&s, &file, attr) {
+            let ty = msg.msg_type();
+            server.reset_counters();
+            // The first attempt fails (the name is taken) and its answer is lost.
+            server.lose_reply_after(ReplyLoss::next(ty));
+            let r = within(s.call(msg)).await;
+            assert!(
+                matches!(r, Err(zerofs_session::SessionError::Server(17))),
+                "{g:?} {n}: {r:?}"
+            );
+            assert_eq!(server.counters().frames(ty), 2, "{g:?} {n}: resent once");
+        }
+        server.shutdown().await;
+    }
+}
