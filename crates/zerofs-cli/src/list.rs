@@ -1,13 +1,14 @@
 //! Listing commands: ls, tree, stat, du, df, find.
 
+use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use serde_json::{Value, json};
-use zerofs_client::{Client, FileType, Metadata, ZeroFsError};
+use zerofs_client::{Client, FileType, Metadata, WalkOptions, ZeroFsError};
 
 use crate::app::{App, Out};
 use crate::args::FindType;
@@ -101,34 +102,67 @@ pub async fn ls(app: &App, paths: &[OsString], o: LsOpts) -> Result<(), Failure>
             print_item(&c, &mut out, app, &item, &o).await;
             continue;
         }
-        let mut stack = vec![root];
-        let mut first = i == 0;
-        while let Some(dir) = stack.pop() {
-            let items = match list(&c, &dir).await {
-                Ok(v) => v,
-                Err(e) => {
-                    app.fail("ls", e.into());
-                    continue;
-                }
-            };
-            if many && !app.g.json {
-                if !first {
-                    out.line("");
-                }
-                out.line(&format!("{}:", escape(dir.as_os_str().as_bytes())));
+        if many && !app.g.json {
+            if i > 0 {
+                out.line("");
             }
-            first = false;
-            let shown: Vec<&Item> = items.iter().filter(|it| o.all || !is_hidden(it)).collect();
-            for it in &shown {
-                print_item(&c, &mut out, app, it, &o).await;
-            }
-            if o.recursive {
-                for it in shown.iter().rev() {
-                    if it.meta.is_dir() {
-                        stack.push(it.path.clone());
+            out.line(&format!("{}:", escape(root.as_os_str().as_bytes())));
+        }
+        if !o.recursive {
+            match list(&c, &root).await {
+                Ok(items) => {
+                    for it in items.iter().filter(|it| o.all || !is_hidden(it)) {
+                        print_item(&c, &mut out, app, it, &o).await;
                     }
                 }
+                Err(e) => app.fail("ls", e.into()),
             }
+            continue;
+        }
+        // Each directory's entries, then its subdirectories in turn: one block per
+        // directory (empty ones too), in the order they are reached.
+        let all = o.all;
+        let opts = WalkOptions::new()
+            .sorted(true)
+            .contents_first(true)
+            .filter(move |e| all || !e.name_bytes.starts_with(b"."));
+        let mut found = std::pin::pin!(walk(app, "ls", &c, &root, opts));
+        let header = |out: &mut Out, dir: &Path| {
+            if !app.g.json {
+                out.line("");
+                out.line(&format!("{}:", escape(dir.as_os_str().as_bytes())));
+            }
+        };
+        // The directory whose block is being printed, and per open level the directories
+        // announced there whose blocks are still to come (in walk order).
+        let mut current = root.clone();
+        let mut to_come: Vec<VecDeque<PathBuf>> = vec![VecDeque::new()];
+        while let Some(f) = found.next().await {
+            let parent = f.item.path.parent().unwrap_or(Path::new("/"));
+            if parent != current {
+                // The next block: directories before it had nothing to list.
+                while let Some(level) = to_come.last_mut() {
+                    let Some(next) = level.pop_front() else {
+                        to_come.pop();
+                        continue;
+                    };
+                    header(&mut out, &next);
+                    if next == parent {
+                        to_come.push(VecDeque::new());
+                        break;
+                    }
+                }
+                current = parent.to_path_buf();
+            }
+            if f.walked_into
+                && let Some(level) = to_come.last_mut()
+            {
+                level.push_back(f.item.path.clone());
+            }
+            print_item(&c, &mut out, app, &f.item, &o).await;
+        }
+        for dir in to_come.iter().rev().flatten() {
+            header(&mut out, dir);
         }
     }
     Ok(())
@@ -236,28 +270,34 @@ pub async fn tree(
     } else {
         out.line(&escape(root.as_os_str().as_bytes()));
     }
-    // Entries still to print (a stack), so each subtree follows its parent's line.
-    let mut todo: Vec<(Item, String, bool, usize)> = Vec::new();
     if meta.is_dir() && level != Some(0) {
-        push_children(app, &c, &root, "", 1, all, &mut todo).await;
-    }
-    while let Some((it, prefix, last, depth)) = todo.pop() {
-        if it.meta.is_dir() {
-            counts.0 += 1;
-        } else {
-            counts.1 += 1;
-        }
-        if app.g.json {
-            let mut v = item_json(&it.path, &it.meta, None);
-            v["depth"] = json!(depth);
-            out.json(&v);
-        } else {
-            let branch = if last { "└── " } else { "├── " };
-            out.line(&format!("{prefix}{branch}{}", escape(it.name())));
-        }
-        if it.meta.is_dir() && level.is_none_or(|l| depth < l) {
-            let child_prefix = format!("{prefix}{}", if last { "    " } else { "│   " });
-            push_children(app, &c, &it.path, &child_prefix, depth + 1, all, &mut todo).await;
+        let opts = WalkOptions::new()
+            .sorted(true)
+            .max_depth(level)
+            .filter(move |e| all || !e.name_bytes.starts_with(b"."));
+        let mut found = std::pin::pin!(walk(app, "tree", &c, &root, opts));
+        // Per ancestor level: whether that ancestor was the last of its directory.
+        let mut lasts: Vec<bool> = Vec::new();
+        while let Some(f) = found.next().await {
+            if f.item.meta.is_dir() {
+                counts.0 += 1;
+            } else {
+                counts.1 += 1;
+            }
+            lasts.truncate(f.depth - 1);
+            if app.g.json {
+                let mut v = item_json(&f.item.path, &f.item.meta, None);
+                v["depth"] = json!(f.depth);
+                out.json(&v);
+            } else {
+                let prefix: String = lasts
+                    .iter()
+                    .map(|&l| if l { "    " } else { "│   " })
+                    .collect();
+                let branch = if f.last { "└── " } else { "├── " };
+                out.line(&format!("{prefix}{branch}{}", escape(f.item.name())));
+            }
+            lasts.push(f.last);
         }
     }
     if !app.g.json {
@@ -267,52 +307,56 @@ pub async fn tree(
     Ok(())
 }
 
-async fn push_children(
-    app: &App,
-    c: &Arc<Client>,
-    dir: &Path,
-    prefix: &str,
+/// A node a walk found below the walked directory.
+struct Found {
+    item: Item,
     depth: usize,
-    all: bool,
-    todo: &mut Vec<(Item, String, bool, usize)>,
-) {
-    match list(c, dir).await {
-        Ok(items) => {
-            let items: Vec<Item> = items.into_iter().filter(|i| all || !is_hidden(i)).collect();
-            let n = items.len();
-            for (i, it) in items.into_iter().enumerate().rev() {
-                todo.push((it, prefix.to_owned(), i + 1 == n, depth));
-            }
-        }
-        Err(e) => app.fail("tree", e.into()),
-    }
+    /// The last entry its directory yields.
+    last: bool,
+    /// A directory by its listing: the walk lists it too (unless a depth limit stops it).
+    walked_into: bool,
 }
 
-/// Visits every node below `root` (not `root` itself) depth-first, up to `maxdepth`.
-async fn walk(
-    app: &App,
-    cmd: &str,
-    c: &Arc<Client>,
+/// Every node below `root` (not `root` itself), walked by the client's tree walker (the one
+/// `remove_dir_all` uses): symlinks are not followed; metadata comes with the listing, or
+/// from one `stat` per entry where the server's listing lacks it (32 at once, in order);
+/// a directory or entry that fails is reported (exit code 1) and the walk goes on.
+fn walk<'a>(
+    app: &'a App,
+    cmd: &'a str,
+    c: &'a Arc<Client>,
     root: &Path,
-    maxdepth: Option<usize>,
-    mut visit: impl FnMut(&Item, usize),
-) {
-    let mut stack = vec![(root.to_path_buf(), 1usize)];
-    while let Some((dir, depth)) = stack.pop() {
-        match list(c, &dir).await {
-            Ok(items) => {
-                for it in items.iter().rev() {
-                    if it.meta.is_dir() && maxdepth.is_none_or(|m| depth < m) {
-                        stack.push((it.path.clone(), depth + 1));
-                    }
-                }
-                for it in &items {
-                    visit(it, depth);
+    opts: WalkOptions,
+) -> impl Stream<Item = Found> + 'a {
+    let entries = match c.walk_with(root, opts.keep_going(true)) {
+        Ok(w) => w.left_stream(),
+        Err(e) => futures::stream::iter([Err(e)]).right_stream(),
+    };
+    entries
+        .map(move |r| async move {
+            let e = r?;
+            let meta = match e.entry.metadata {
+                Some(m) => m,
+                None => c.stat(&e.path).await?,
+            };
+            let walked_into = e.entry.file_type == FileType::Dir;
+            Ok::<_, ZeroFsError>(Found {
+                item: Item { path: e.path, meta },
+                depth: e.depth,
+                last: e.last,
+                walked_into,
+            })
+        })
+        .buffered(32)
+        .filter_map(move |r| async move {
+            match r {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    app.fail(cmd, e.into());
+                    None
                 }
             }
-            Err(e) => app.fail(cmd, e.into()),
-        }
-    }
+        })
 }
 
 pub async fn du(
@@ -330,9 +374,11 @@ pub async fn du(
         let mut dirs: Vec<(PathBuf, u64)> = vec![(root.clone(), 0)];
         let (mut files, mut total) = (0u64, 0u64);
         if meta.is_dir() {
-            walk(app, "du", &c, &root, None, |it, _| {
+            let opts = WalkOptions::new().sorted(true);
+            let mut found = std::pin::pin!(walk(app, "du", &c, &root, opts));
+            while let Some(Found { item: it, .. }) = found.next().await {
                 if it.meta.is_dir() {
-                    dirs.push((it.path.clone(), 0));
+                    dirs.push((it.path, 0));
                 } else {
                     files += 1;
                     total += it.meta.size;
@@ -342,8 +388,7 @@ pub async fn du(
                         d.1 += it.meta.size;
                     }
                 }
-            })
-            .await;
+            }
         } else {
             files = 1;
             total = meta.size;
@@ -463,7 +508,12 @@ pub async fn find(app: &App, raw: &OsString, o: FindOpts) -> Result<(), Failure>
     };
     emit(&top);
     if meta.is_dir() && o.maxdepth != Some(0) {
-        walk(app, "find", &c, &root, o.maxdepth, |it, _| emit(it)).await;
+        // Pre-order, as find(1): each directory followed by what it contains.
+        let opts = WalkOptions::new().sorted(true).max_depth(o.maxdepth);
+        let mut found = std::pin::pin!(walk(app, "find", &c, &root, opts));
+        while let Some(f) = found.next().await {
+            emit(&f.item);
+        }
     }
     Ok(())
 }

@@ -4,7 +4,8 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use zerofs_client::{OpenOptions, SetTime, ZeroFsError};
+use futures::StreamExt;
+use zerofs_client::{Client, FileType, OpenOptions, SetTime, WalkOptions, ZeroFsError};
 
 use crate::app::{App, Out};
 use crate::location::Location;
@@ -163,28 +164,37 @@ pub async fn chmod(
 ) -> Result<(), Failure> {
     for raw in paths {
         let (c, p) = app.remote(&app.loc(raw, false)?).await?;
-        let mut stack = vec![p];
-        while let Some(p) = stack.pop() {
-            if app.g.dry_run {
-                app.note(&format!("would chmod {mode:04o} {}", shown(&p)));
-            } else if let Err(e) = c.chmod(&p, mode).await {
+        chmod_one(app, &c, mode, &p).await;
+        if !recursive || !c.stat(&p).await.is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        // The client's tree walker, each directory's entries first: a directory is changed
+        // before it is listed. Symlinks are neither changed nor followed.
+        let opts = WalkOptions::new().contents_first(true).keep_going(true);
+        let mut found = match c.walk_with(&p, opts) {
+            Ok(w) => w,
+            Err(e) => {
                 app.fail("chmod", e.into());
                 continue;
             }
-            if recursive && c.stat(&p).await.is_ok_and(|m| m.is_dir()) {
-                match crate::list::list(&c, &p).await {
-                    Ok(items) => stack.extend(
-                        items
-                            .into_iter()
-                            .filter(|i| !i.meta.is_symlink())
-                            .map(|i| i.path),
-                    ),
-                    Err(e) => app.fail("chmod", e.into()),
-                }
+        };
+        while let Some(r) = found.next().await {
+            match r {
+                Ok(e) if e.entry.file_type == FileType::Symlink => {}
+                Ok(e) => chmod_one(app, &c, mode, &e.path).await,
+                Err(e) => app.fail("chmod", e.into()),
             }
         }
     }
     Ok(())
+}
+
+async fn chmod_one(app: &App, c: &Client, mode: u32, p: &Path) {
+    if app.g.dry_run {
+        app.note(&format!("would chmod {mode:04o} {}", shown(p)));
+    } else if let Err(e) = c.chmod(p, mode).await {
+        app.fail("chmod", e.into());
+    }
 }
 
 /// Bytes per read while streaming a file to stdout (pipelined by the session).

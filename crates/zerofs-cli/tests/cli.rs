@@ -355,6 +355,78 @@ fn errors_name_the_path_and_errno_and_set_the_exit_code() {
 }
 
 #[test]
+fn ls_r_tree_find_du_and_chmod_r_walk_in_order_and_go_on_past_errors() {
+    for generation in ["z", "plain"] {
+        let s = Serve::start(generation);
+        for d in ["/w/b/deep", "/w/empty", "/w/.hid", "/w/c"] {
+            s.ok(&["mkdir", "-p", d]);
+        }
+        for f in ["/w/a", "/w/b/f", "/w/b/deep/g", "/w/.hid/h", "/w/c/.dot"] {
+            s.ok(&["touch", f]);
+        }
+        // A symlink to a directory: listed, never followed.
+        s.ok(&["ln", "-s", "/w/b", "/w/link"]);
+        assert_eq!(
+            s.text(&["ls", "-R", "/w"]),
+            "/w:\na\nb\nc\nempty\nlink\n\n/w/b:\ndeep\nf\n\n/w/b/deep:\ng\n\n/w/c:\n\n\
+             /w/empty:\n",
+            "{generation}"
+        );
+        assert_eq!(
+            s.text(&["tree", "/w"]),
+            "/w\n├── a\n├── b\n│   ├── deep\n│   │   └── g\n│   └── f\n├── c\n├── empty\n\
+             └── link\n\n4 directories, 4 files\n",
+            "{generation}"
+        );
+        assert_eq!(
+            s.text(&["tree", "-L", "1", "-a", "/w"]),
+            "/w\n├── .hid\n├── a\n├── b\n├── c\n├── empty\n└── link\n\n\
+             4 directories, 2 files\n"
+        );
+        // find: pre-order, each directory before what it holds.
+        assert_eq!(
+            s.text(&["find", "/w", "--name", "[!.]*"]),
+            "/w\n/w/.hid/h\n/w/a\n/w/b\n/w/b/deep\n/w/b/deep/g\n/w/b/f\n/w/c\n/w/empty\n/w/link\n"
+        );
+        assert_eq!(
+            s.text(&["find", "/w", "--maxdepth", "2", "--type", "f"]),
+            "/w/.hid/h\n/w/a\n/w/b/f\n/w/c/.dot\n"
+        );
+        s.ok(&["chmod", "-R", "700", "/w"]);
+        assert!(s.text(&["stat", "/w/b/deep/g"]).contains("(0700/"));
+        assert!(s.text(&["stat", "/w/.hid/h"]).contains("(0700/"));
+
+        // A directory another user may not list: reported with the errno, exit code 1, and
+        // everything else is still walked and printed.
+        s.ok(&["mkdir", "-m", "755", "/pub", "/pub/open"]);
+        s.ok(&["mkdir", "-m", "700", "/pub/closed"]);
+        s.ok(&["touch", "/pub/open/x", "/pub/closed/y", "/pub/z"]);
+        s.ok(&["chmod", "755", "/pub/open", "/pub"]);
+        for (args, seen) in [
+            (&["find", "/pub"][..], "/pub/open/x\n/pub/z\n"),
+            (&["ls", "-R", "/pub"], "/pub/open:\nx\n"),
+            (&["tree", "/pub"], "│   └── x\n└── z\n"),
+            (&["du", "/pub"], "0\t/pub/open\n"),
+        ] {
+            let mut full = vec!["--uid", "4242", "--gid", "4242"];
+            full.extend_from_slice(args);
+            let o = s.run(&full);
+            let (out, err) = (
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr),
+            );
+            assert_eq!(o.status.code(), Some(1), "{args:?}: {out}{err}");
+            assert!(
+                err.contains("/pub/closed") && err.contains("EACCES"),
+                "{args:?}: {err}"
+            );
+            assert!(out.contains(seen), "{args:?}: {out}");
+            assert!(!out.contains('y'), "{args:?}: {out}");
+        }
+    }
+}
+
+#[test]
 fn non_utf8_names_survive_ls_json_put_and_get() {
     let s = Serve::start("gen2");
     let tmp = tempfile::tempdir().unwrap();

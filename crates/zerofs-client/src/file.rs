@@ -113,6 +113,29 @@ impl File {
         )
     }
 
+    /// Reads at most one chunk at `offset` into the empty `sink` (up to its capacity) and
+    /// returns it filled: shorter at end of file, or if msize shrank. A large reply is
+    /// received straight into it (the cursor reuses its buffers this way).
+    #[cfg(feature = "tokio-io")]
+    #[tracing::instrument(level = "debug", name = "file.read_at", skip_all, fields(path = %self.path, bytes = tracing::field::Empty), err(level = "debug", Display))]
+    pub(crate) async fn read_into(
+        &self,
+        offset: u64,
+        sink: bytes::BytesMut,
+    ) -> Result<bytes::BytesMut, ZeroFsError> {
+        self.check()?;
+        let r = self
+            .cx
+            .session
+            .read_into(&self.fid, offset, sink)
+            .await
+            .at(&self.path);
+        if let Ok(b) = &r {
+            tracing::Span::current().record("bytes", b.len());
+        }
+        r
+    }
+
     /// Writes all of `data` at `offset` (copied once into a [`Bytes`]; see
     /// [`write_at_bytes`](Self::write_at_bytes)). A short write is `Io { errno: EIO }`.
     #[tracing::instrument(level = "debug", name = "file.write_at", skip_all, fields(path = %self.path, bytes = data.len()), err(level = "debug", Display))]

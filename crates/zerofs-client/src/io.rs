@@ -1,6 +1,8 @@
 //! [`FileCursor`]: tokio `AsyncRead + AsyncWrite + AsyncSeek` over a [`File`] (feature
 //! `tokio-io`), with write-behind and sequential read-ahead.
 
+mod spare;
+
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
@@ -9,11 +11,14 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
 use crate::error::ZeroFsError;
 use crate::file::File;
+use spare::Spare;
 
 /// The smallest first read: small caller buffers (tokio::io::copy uses 8 KiB) then cost one
 /// round trip per chunk, not per buffer.
@@ -23,8 +28,11 @@ const FIRST_READ: usize = 256 * 1024;
 /// bulk window).
 const WINDOW: usize = 8;
 
-/// A boxed operation; the `Mutex` (only ever accessed through `&mut`) makes the cursor `Sync`.
-type Op<T> = Mutex<Pin<Box<dyn Future<Output = Result<T, ZeroFsError>> + Send>>>;
+type BoxOp<T> = Pin<Box<dyn Future<Output = Result<T, ZeroFsError>> + Send>>;
+
+/// A boxed operation; the `Mutex` (only ever accessed through `&mut`, so never locked) makes
+/// the cursor `Sync`.
+type Op<T> = Mutex<BoxOp<T>>;
 
 fn poll_op<T>(op: &mut Op<T>, cx: &mut Context<'_>) -> Poll<Result<T, ZeroFsError>> {
     op.get_mut()
@@ -40,12 +48,13 @@ where
     Mutex::new(Box::pin(f))
 }
 
-/// A read in flight (or done, waiting to be consumed): offset, length asked, outcome.
+/// A read in flight (or done, waiting to be consumed): offset, length asked, outcome (the
+/// buffer it was received into).
 struct Ahead {
     offset: u64,
     len: usize,
-    op: Op<Bytes>,
-    done: Option<Result<Bytes, ZeroFsError>>,
+    op: Op<BytesMut>,
+    done: Option<Result<BytesMut, ZeroFsError>>,
 }
 
 impl Ahead {
@@ -73,15 +82,20 @@ enum Seek {
 /// **Writes are written behind**: bytes are gathered into chunks (one request each) and up to
 /// 8 chunks are in flight while the caller goes on writing, so a stream of small writes
 /// costs one round trip per chunk, pipelined. A failed chunk is reported by the next
-/// `write`, `flush` or `shutdown` (and every one after: the cursor stays failed). Call
-/// `flush` or `shutdown` before dropping the cursor: dropping it abandons unflushed writes
-/// (as with a `BufWriter`). `tokio::io::copy` flushes at the end.
+/// `write`, `flush` or `shutdown` after its reply arrived (and every one after: the cursor
+/// stays failed). Call `flush` or `shutdown` before dropping the cursor: dropping it
+/// abandons unflushed writes (as with a `BufWriter`). `tokio::io::copy` flushes at the end.
 ///
 /// **Sequential reads are read ahead**: the first read fetches the caller's buffer or
 /// 256 KiB (one chunk at most); once reads continue where the last one ended, up to 8
 /// chunks are kept in flight. Reading, seeking and writing see the cursor's own earlier
 /// writes (pending ones are flushed first). `SeekFrom::End` costs one `Tgetattr`. Cursors
 /// are independent of each other.
+///
+/// Chunk buffers are reused: a sent chunk's buffer, once its reply is in, and a read
+/// chunk's, once delivered, take the next chunk (up to a window's worth is kept until the
+/// cursor is shut down or dropped), so each byte is copied once, between the caller's
+/// buffer and the chunk.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -104,22 +118,26 @@ pub struct FileCursor {
     file: Arc<File>,
     /// The offset of the next byte read or written.
     pos: u64,
-    /// Bytes at `pos` read but not yet delivered.
-    leftover: Bytes,
+    /// Bytes at `pos` read but not yet delivered (a chunk, consumed from its front).
+    leftover: BytesMut,
     /// Reads in flight, at consecutive offsets after `leftover`.
     ahead: VecDeque<Ahead>,
     /// Where the last completed read ended (`None` after a seek or write).
     last_end: Option<u64>,
     /// A short read ended the file here: read no further ahead.
     eof_at: Option<u64>,
-    /// Bytes written but not yet sent, starting at `staged_at`.
+    /// Bytes written but not yet sent, starting at `staged_at`; sent once `staged_limit`
+    /// (the write chunk when staging began) is reached.
     staged: BytesMut,
     staged_at: u64,
-    /// Chunk writes in flight.
-    writes: VecDeque<Op<()>>,
+    staged_limit: usize,
+    /// Chunk writes in flight; each gives its buffer back when done.
+    writes: Mutex<FuturesUnordered<BoxOp<Bytes>>>,
     /// The first write-behind failure (sticky).
     failed: Option<ZeroFsError>,
     seek: Seek,
+    /// Chunk buffers to reuse.
+    spare: Spare,
 }
 
 impl fmt::Debug for FileCursor {
@@ -128,8 +146,9 @@ impl fmt::Debug for FileCursor {
             .field("file", &self.file)
             .field("pos", &self.pos)
             .field("reads_in_flight", &self.ahead.len())
-            .field("writes_in_flight", &self.writes.len())
+            .field("writes_in_flight", &self.writes_in_flight())
             .field("staged", &self.staged.len())
+            .field("spare_buffers", &self.spare.len())
             .finish_non_exhaustive()
     }
 }
@@ -139,15 +158,17 @@ impl FileCursor {
         FileCursor {
             file,
             pos: 0,
-            leftover: Bytes::new(),
+            leftover: BytesMut::new(),
             ahead: VecDeque::new(),
             last_end: None,
             eof_at: None,
             staged: BytesMut::new(),
             staged_at: 0,
-            writes: VecDeque::new(),
+            staged_limit: 0,
+            writes: Mutex::new(FuturesUnordered::new()),
             failed: None,
             seek: Seek::Idle,
+            spare: Spare::default(),
         }
     }
 
@@ -156,28 +177,48 @@ impl FileCursor {
         self.pos
     }
 
+    fn writes_in_flight(&self) -> usize {
+        self.writes.lock().map_or(0, |w| w.len())
+    }
+
+    /// The size chunk buffers are made with: room for a read or a write chunk.
+    fn block(&self) -> usize {
+        self.file.read_chunk().max(self.file.write_chunk()) as usize
+    }
+
     fn deliver(&mut self, buf: &mut ReadBuf<'_>) {
         let n = self.leftover.len().min(buf.remaining());
-        buf.put_slice(&self.leftover.split_to(n));
+        buf.put_slice(&self.leftover[..n]);
+        self.leftover.advance(n);
         self.pos += n as u64;
+    }
+
+    /// Gives the (consumed or abandoned) current read chunk's buffer back.
+    fn recycle_leftover(&mut self) {
+        let b = std::mem::take(&mut self.leftover);
+        if b.capacity() > 0 {
+            let block = self.block();
+            self.spare.put(b, block);
+        }
     }
 
     /// Forgets everything read ahead (after a write or a seek).
     fn drop_reads(&mut self) {
-        self.leftover = Bytes::new();
+        self.recycle_leftover();
         self.ahead.clear();
         self.last_end = None;
         self.eof_at = None;
     }
 
-    /// Starts a read of `len` bytes at `offset` and polls it once (so it is sent).
-    fn issue_read(&mut self, offset: u64, len: usize, cx: &mut Context<'_>) {
+    /// Starts a read into `sink` (its capacity, one chunk at most) at `offset` and polls it
+    /// once (so it is sent).
+    fn issue_read(&mut self, offset: u64, sink: BytesMut, cx: &mut Context<'_>) {
         let file = self.file.clone();
-        let count = u32::try_from(len).unwrap_or(u32::MAX);
+        let len = sink.capacity().min(self.file.read_chunk() as usize);
         let mut a = Ahead {
             offset,
             len,
-            op: boxed(async move { file.read_at(offset, count).await }),
+            op: boxed(async move { file.read_into(offset, sink).await }),
             done: None,
         };
         a.poll(cx);
@@ -189,7 +230,6 @@ impl FileCursor {
         if self.last_end.is_none() {
             return;
         }
-        let chunk = self.file.read_chunk() as usize;
         while self.ahead.len() < WINDOW {
             let next = match self.ahead.back() {
                 Some(a) => a.offset + a.len as u64,
@@ -198,24 +238,30 @@ impl FileCursor {
             if self.eof_at.is_some_and(|e| next >= e) {
                 return;
             }
-            self.issue_read(next, chunk, cx);
+            let block = self.block();
+            let sink = self.spare.take(block);
+            self.issue_read(next, sink, cx);
         }
     }
 
-    /// Sends the staged bytes as one write (polled once, so it is on its way).
+    /// Sends the staged bytes as one write and polls the writes (so it is on its way).
     fn launch(&mut self, cx: &mut Context<'_>) {
         if self.staged.is_empty() {
             return;
         }
-        let data = self.staged.split().freeze();
+        let data = std::mem::take(&mut self.staged).freeze();
         let (file, at) = (self.file.clone(), self.staged_at);
         self.staged_at += data.len() as u64;
-        let mut op = boxed(async move { file.write_at_bytes(at, data).await });
-        match poll_op(&mut op, cx) {
-            Poll::Ready(Err(e)) => self.fail(e),
-            Poll::Ready(Ok(())) => {}
-            Poll::Pending => self.writes.push_back(op),
-        }
+        self.writes
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Box::pin(async move {
+                // The request holds a handle to the buffer until it is done; this one brings
+                // it back for reuse.
+                file.write_at_bytes(at, data.clone()).await.map(|()| data)
+            }));
+        // Errors surface through `check` at the caller's next step.
+        let _ = self.poll_writes(cx);
     }
 
     fn fail(&mut self, e: ZeroFsError) {
@@ -231,21 +277,35 @@ impl FileCursor {
         }
     }
 
-    /// Polls every write in flight, dropping the finished ones.
+    /// Collects the writes that finished (polling only those woken since the last call),
+    /// keeping their buffers; a failure makes the cursor failed.
     fn poll_writes(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        let mut i = 0;
-        while i < self.writes.len() {
-            match poll_op(&mut self.writes[i], cx) {
-                Poll::Pending => i += 1,
-                Poll::Ready(r) => {
-                    self.writes.remove(i);
-                    if let Err(e) = r {
-                        self.fail(e);
-                    }
+        loop {
+            let writes = self.writes.get_mut().unwrap_or_else(|e| e.into_inner());
+            match writes.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(b))) => {
+                    let block = self.block();
+                    self.spare.put_bytes(b, block);
                 }
+                Poll::Ready(Some(Err(e))) => self.fail(e),
+                Poll::Ready(None) | Poll::Pending => break,
             }
         }
         self.check()
+    }
+
+    fn writes_in_flight_mut(&mut self) -> usize {
+        self.writes
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    fn writes_idle(&mut self) -> bool {
+        self.writes
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
     }
 
     /// Sends what is staged and waits for every write in flight.
@@ -253,7 +313,7 @@ impl FileCursor {
         self.check()?;
         self.launch(cx);
         self.poll_writes(cx)?;
-        if self.writes.is_empty() {
+        if self.writes_idle() {
             Poll::Ready(Ok(()))
         } else {
             Poll::Pending
@@ -271,7 +331,7 @@ impl AsyncRead for FileCursor {
         if buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
         }
-        if !this.staged.is_empty() || !this.writes.is_empty() {
+        if !this.staged.is_empty() || !this.writes_idle() {
             // Read this cursor's own writes.
             ready!(this.poll_drain(cx))?;
         }
@@ -285,13 +345,15 @@ impl AsyncRead for FileCursor {
             }
             if this.ahead.is_empty() {
                 let chunk = this.file.read_chunk() as usize;
-                let len = if this.last_end == Some(this.pos) {
-                    chunk
+                let sink = if this.last_end == Some(this.pos) {
+                    let block = this.block();
+                    this.spare.take(block)
                 } else {
-                    buf.remaining().max(FIRST_READ).min(chunk)
+                    // The first read of a run: the caller's size, no read-ahead yet.
+                    BytesMut::with_capacity(buf.remaining().max(FIRST_READ).min(chunk))
                 };
                 this.eof_at = None;
-                this.issue_read(this.pos, len, cx);
+                this.issue_read(this.pos, sink, cx);
             }
             for a in this.ahead.iter_mut() {
                 a.poll(cx);
@@ -311,16 +373,19 @@ impl AsyncRead for FileCursor {
             };
             let end = offset + data.len() as u64;
             if data.len() < len {
-                // End of file: nothing read past it is valid.
+                // Short: the end of the file, or a smaller msize after a reconnect. Nothing
+                // read past it is valid; the next read starts here (and an empty one is EOF).
                 this.eof_at = Some(end);
                 this.ahead.clear();
             }
             // Sequential from here on (the first read of a run does not read ahead).
             this.last_end = Some(end);
-            if data.is_empty() {
+            this.recycle_leftover();
+            this.leftover = data;
+            if this.leftover.is_empty() {
+                this.recycle_leftover();
                 return Poll::Ready(Ok(()));
             }
-            this.leftover = data;
             // Top the window up once per chunk consumed (not per small caller read).
             this.fill_ahead(cx);
         }
@@ -334,15 +399,16 @@ impl AsyncWrite for FileCursor {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.check()?;
+        // Collects finished writes (cheap when none finished): a failure is reported here.
+        this.poll_writes(cx)?;
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        // Fast path: room in the staged chunk, contiguous. Writes in flight need no polling
-        // to progress (their requests are out); they are harvested when a chunk launches.
+        let contiguous = this.staged_at + this.staged.len() as u64 == this.pos;
+        // Fast path: room in the staged chunk, contiguous.
         if !this.staged.is_empty()
-            && this.staged_at + this.staged.len() as u64 == this.pos
-            && this.staged.len() + buf.len() < this.staged.capacity()
+            && contiguous
+            && this.staged.len() + buf.len() < this.staged_limit
         {
             this.staged.extend_from_slice(buf);
             this.pos += buf.len() as u64;
@@ -351,30 +417,27 @@ impl AsyncWrite for FileCursor {
         if !this.leftover.is_empty() || !this.ahead.is_empty() || this.last_end.is_some() {
             this.drop_reads();
         }
-        this.poll_writes(cx)?;
-        if !this.staged.is_empty() && this.staged_at + this.staged.len() as u64 != this.pos {
-            // Not contiguous with what is staged (a seek happened): send that first.
-            this.launch(cx);
-        }
-        if this.staged.is_empty() {
-            this.staged_at = this.pos;
-        }
-        let chunk = this.file.write_chunk() as usize;
-        if this.staged.len() >= chunk {
-            if this.writes.len() >= WINDOW {
+        // Send what is staged first if it is full or not contiguous (a seek happened).
+        if !this.staged.is_empty() && (!contiguous || this.staged.len() >= this.staged_limit) {
+            if this.writes_in_flight_mut() >= WINDOW {
                 // Every write in flight was polled above: one finishing wakes us.
                 return Poll::Pending;
             }
             this.launch(cx);
             this.check()?;
         }
-        if this.staged.capacity() == 0 {
-            this.staged.reserve(chunk);
+        if this.staged.is_empty() {
+            this.staged_at = this.pos;
+            this.staged_limit = this.file.write_chunk() as usize;
+            if this.staged.capacity() < this.staged_limit {
+                let block = this.block().max(this.staged_limit);
+                this.staged = this.spare.take(block);
+            }
         }
-        let n = (chunk - this.staged.len()).min(buf.len());
+        let n = (this.staged_limit - this.staged.len()).min(buf.len());
         this.staged.extend_from_slice(&buf[..n]);
         this.pos += n as u64;
-        if this.staged.len() >= chunk && this.writes.len() < WINDOW {
+        if this.staged.len() >= this.staged_limit && this.writes_in_flight_mut() < WINDOW {
             this.launch(cx);
         }
         Poll::Ready(Ok(n))
@@ -385,7 +448,11 @@ impl AsyncWrite for FileCursor {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_flush(cx)
+        let this = self.get_mut();
+        ready!(this.poll_drain(cx))?;
+        // Done writing: the kept buffers are not needed any more.
+        this.spare.clear();
+        Poll::Ready(Ok(()))
     }
 }
 

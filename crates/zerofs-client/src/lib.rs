@@ -73,7 +73,7 @@ pub use crate::records::*;
 #[cfg(feature = "stream")]
 pub use crate::stream::DirStream;
 #[cfg(feature = "stream")]
-pub use crate::tree_walk::{Walk, WalkEntry};
+pub use crate::tree_walk::{Walk, WalkEntry, WalkOptions};
 pub use crate::xattr::XattrFlags;
 pub use zerofs_session::Backoff;
 

@@ -122,3 +122,120 @@ async fn a_failed_write_behind_is_reported_at_the_next_write_flush_and_shutdown(
     assert!(w.shutdown().await.is_err());
     assert_eq!(&c.read("/ro").await.unwrap()[..], b"read only");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_chunk_in_flight_is_reported_by_a_later_small_write_without_a_flush() {
+    let s = MemServer::start(Config::new(Generation::Gen2))
+        .await
+        .unwrap();
+    let c = Client::connect(&s.target()).await.unwrap();
+    c.write("/ro", b"read only").await.unwrap();
+    let f = c.open("/ro", OpenOptions::read_only()).await.unwrap();
+    let chunk = c.capabilities().max_write_chunk as usize;
+    let mut w = f.cursor();
+    // A whole chunk: sent at once (written behind), refused by the server. The refusal is
+    // reported by the first write after its reply arrived (this one, if the file's chunk is
+    // smaller, or one of the small writes after it), never only at the flush.
+    let mut failed = w.write_all(&data(chunk, 3)).await.err();
+    let mut accepted = 0;
+    while failed.is_none() && accepted < 300 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        match w.write(b"y").await {
+            Err(e) => failed = Some(e),
+            Ok(_) => accepted += 1,
+        }
+    }
+    let e = failed.expect("no small write reported the failed chunk");
+    assert!(e.to_string().contains("/ro"), "{e}");
+    assert!(w.flush().await.is_err());
+    assert!(w.shutdown().await.is_err());
+    assert_eq!(&c.read("/ro").await.unwrap()[..], b"read only");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeks_while_writes_are_in_flight_land_every_byte_in_its_place() {
+    let s = MemServer::start(Config::new(Generation::Gen2))
+        .await
+        .unwrap();
+    let c = Client::connect(&s.target()).await.unwrap();
+    let f = c.create("/s").await.unwrap();
+    let mut model = data(3 << 20, 5);
+    let mut cur = f.cursor();
+    // Several chunks written behind, not flushed.
+    cur.write_all(&model).await.unwrap();
+    // Back into the middle of what is in flight, and over the end of it.
+    assert_eq!(cur.seek(SeekFrom::Start(1 << 20)).await.unwrap(), 1 << 20);
+    cur.write_all(b"middle").await.unwrap();
+    model[1 << 20..(1 << 20) + 6].copy_from_slice(b"middle");
+    assert_eq!(
+        cur.seek(SeekFrom::End(-2)).await.unwrap(),
+        model.len() as u64 - 2
+    );
+    cur.write_all(b"tail!").await.unwrap();
+    model.truncate(model.len() - 2);
+    model.extend_from_slice(b"tail!");
+    assert_eq!(
+        cur.seek(SeekFrom::Current(-5)).await.unwrap(),
+        model.len() as u64 - 5
+    );
+    let mut back = [0u8; 5];
+    cur.read_exact(&mut back).await.unwrap();
+    assert_eq!(&back, b"tail!");
+    cur.shutdown().await.unwrap();
+    assert!(c.read("/s").await.unwrap() == model);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_ahead_is_dropped_by_the_cursors_own_writes_and_seeks() {
+    let s = MemServer::start(Config::new(Generation::Gen2))
+        .await
+        .unwrap();
+    let c = Client::connect(&s.target()).await.unwrap();
+    let mut model = data(6 << 20, 9);
+    c.write("/r", &model).await.unwrap();
+    let f = c.open("/r", OpenOptions::read_write()).await.unwrap();
+    let mut cur = f.cursor();
+    // Two sequential reads: the second starts the read-ahead (chunks past 2 MiB in flight).
+    let mut buf = vec![0u8; 100_000];
+    cur.read_exact(&mut buf).await.unwrap();
+    cur.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf[..], &model[100_000..200_000]);
+    // Overwrite a stretch the read-ahead covers (at the position, and further on).
+    cur.write_all(b"fresh").await.unwrap();
+    model[200_000..200_005].copy_from_slice(b"fresh");
+    // Reading on right after the write (no seek): the bytes after it, from the server.
+    let mut next = [0u8; 10];
+    cur.read_exact(&mut next).await.unwrap();
+    assert_eq!(&next[..], &model[200_005..200_015]);
+    cur.seek(SeekFrom::Start(3 << 20)).await.unwrap();
+    cur.write_all(b"later").await.unwrap();
+    model[3 << 20..(3 << 20) + 5].copy_from_slice(b"later");
+    // Reading back through both: the new bytes, not what was read ahead.
+    cur.seek(SeekFrom::Start(150_000)).await.unwrap();
+    let mut rest = Vec::new();
+    cur.read_to_end(&mut rest).await.unwrap();
+    assert!(rest == model[150_000..], "stale read-ahead");
+    // A seek backwards after reading ahead reads the right place.
+    cur.seek(SeekFrom::Start(7)).await.unwrap();
+    let mut head = [0u8; 64];
+    cur.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head[..], &model[7..71]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_all_dropped_midway_loses_nothing_it_accepted() {
+    let s = MemServer::start(Config::new(Generation::Gen2))
+        .await
+        .unwrap();
+    let c = Client::connect(&s.target()).await.unwrap();
+    let f = c.create("/d").await.unwrap();
+    let content = data(24 << 20, 2);
+    let mut cur = f.cursor();
+    // Cancelled while the write-behind window is full (or finished: either is fine).
+    let _ =
+        tokio::time::timeout(std::time::Duration::from_millis(2), cur.write_all(&content)).await;
+    let done = cur.position() as usize;
+    cur.write_all(&content[done..]).await.unwrap();
+    cur.shutdown().await.unwrap();
+    assert!(c.read("/d").await.unwrap() == content);
+}

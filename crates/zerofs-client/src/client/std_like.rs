@@ -126,8 +126,25 @@ impl Client {
     /// ```
     #[cfg(feature = "stream")]
     pub fn walk(&self, path: impl AsRef<Path>) -> Result<crate::Walk, ZeroFsError> {
+        self.walk_with(path, crate::WalkOptions::default())
+    }
+
+    /// [`walk`](Self::walk) with [`WalkOptions`](crate::WalkOptions): sorted, limited in
+    /// depth, filtered, going on past unlistable directories, or each directory's entries
+    /// before what is below them.
+    #[cfg(feature = "stream")]
+    pub fn walk_with(
+        &self,
+        path: impl AsRef<Path>,
+        opts: crate::WalkOptions,
+    ) -> Result<crate::Walk, ZeroFsError> {
         let cx = self.cx()?;
         let p = crate::path::ValidPath::new(path.as_ref())?;
-        Ok(crate::Walk::new(cx.clone(), p, path.as_ref().to_path_buf()))
+        Ok(crate::Walk::new(
+            cx.clone(),
+            p,
+            path.as_ref().to_path_buf(),
+            opts,
+        ))
     }
 }
