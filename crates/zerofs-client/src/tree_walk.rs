@@ -21,7 +21,11 @@ use crate::path::ValidPath;
 use crate::records::{DirEntry, FileType};
 
 /// One entry found by [`Client::walk`](crate::Client::walk).
+///
+/// `#[non_exhaustive]`: only walks make these, so a field added later (as `last` was) breaks
+/// no program.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WalkEntry {
     /// The entry's path: the walked path joined with every name below it (bytes kept exact).
     pub path: PathBuf,
