@@ -14,6 +14,7 @@ fn main() -> std::io::Result<()> {
     let targets = [
         ("frame_decode", zerofs_fuzz::seeds::frame_decode_seeds()),
         ("roundtrip", zerofs_fuzz::seeds::roundtrip_seeds()),
+        ("session", zerofs_fuzz::session::seeds()),
     ];
     for (target, seeds) in targets {
         let dir = corpus.join(target);

@@ -1,4 +1,5 @@
-//! The logic of the `zerofs-9p-proto` fuzz targets.
+//! The logic of the fuzz targets: the codec's (`frame_decode`, `roundtrip`) and the session
+//! engine's (`session`, in [`session`]).
 //!
 //! Each cargo-fuzz binary in `fuzz_targets/` is a one-line call to a function here, and
 //! `tests/corpus.rs` replays the checked-in corpus through the same functions on stable rustc.
@@ -8,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod seeds;
+pub mod session;
 
 use zerofs_9p_proto::bytes::{Bytes, BytesMut};
 use zerofs_9p_proto::consts::{HEADER_LEN, MAX_MSIZE};

@@ -12,7 +12,7 @@ fn name(s: &'static str) -> Bytes {
 
 fn qid(path: u64) -> Qid {
     Qid {
-        ty: if path.is_multiple_of(2) {
+        ty: if path % 2 == 0 {
             QidType::DIR
         } else {
             QidType::FILE

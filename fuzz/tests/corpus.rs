@@ -112,6 +112,7 @@ fn every_seed_is_checked_in_under_its_content_hash() {
     let targets = [
         ("frame_decode", seeds::frame_decode_seeds()),
         ("roundtrip", seeds::roundtrip_seeds()),
+        ("session", zerofs_fuzz::session::seeds()),
     ];
     for (target, seeds) in targets {
         let files = corpus(target);
@@ -160,4 +161,29 @@ fn round_trip_check_catches_a_mismatch() {
     let last = other.len() - 1;
     other[last] ^= 1;
     zerofs_fuzz::check_round_trip(&Bytes::from(other), dialect, &frame);
+}
+
+#[test]
+fn session_corpus() {
+    let inputs = corpus("session");
+    assert!(
+        inputs.len() >= 20,
+        "session corpus has only {} inputs",
+        inputs.len()
+    );
+    let mut total = zerofs_fuzz::session::SessionOutcome::default();
+    for (name, data) in &inputs {
+        eprintln!("session {name} ({} bytes)", data.len());
+        total += zerofs_fuzz::session::session(data);
+    }
+    eprintln!("session corpus: {total:?}");
+    // The corpus must get past the handshake: calls made and some succeeding, directives
+    // used, and connections redialled after the misbehaviours.
+    assert!(total.calls >= 16 * inputs.len() / 2, "{total:?}");
+    assert!(
+        total.succeeded > 0 && total.succeeded < total.calls,
+        "{total:?}"
+    );
+    assert!(total.directed > 10 * inputs.len(), "{total:?}");
+    assert!(total.connections > 2 * inputs.len(), "{total:?}");
 }

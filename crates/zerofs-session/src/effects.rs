@@ -327,9 +327,59 @@ pub(crate) fn rename_ends(
     (root == new_root && !from.is_empty()).then_some((root, from, to))
 }
 
-fn rewrite_paths(t: &mut FidTable, old: (u32, Option<Bytes>), new: (u32, Bytes)) {
+/// Moves the recorded paths a rename from `old` to `new` moved.
+pub(crate) fn rewrite_paths(t: &mut FidTable, old: (u32, Option<Bytes>), new: (u32, Bytes)) {
     if let Some((root, from, to)) = rename_ends(t, &old, &new) {
         rewrite_under(t, root, &from, &to);
+    }
+}
+
+/// A rename's ends as [`Effect::Rename`] holds them: (fid, name in it) and (directory, name).
+pub(crate) type RenameEnds = ((u32, Option<Bytes>), (u32, Bytes));
+
+/// The ends of a rename request.
+pub(crate) fn rename_of(m: &Message) -> Option<RenameEnds> {
+    match m {
+        Message::Trename(x) => Some(((x.fid, None), (x.dfid, x.name.clone()))),
+        Message::Trenameat(x) => Some((
+            (x.olddirfid, Some(x.oldname.clone())),
+            (x.newdirfid, x.newname.clone()),
+        )),
+        _ => None,
+    }
+}
+
+/// What would prove the rename `request` applied: a walk from the directory fid (the
+/// destination's) by the names, reaching the qid path. The source's qid is the renamed fid's
+/// (`Trename`), or that of the recorded fid nearest beneath the source (`Trenameat`: the
+/// source itself, or what lies under it, found at the same place under the destination).
+/// `None` if no fid records what the source was.
+pub(crate) fn rename_witness(t: &FidTable, request: &Message) -> Option<(u32, Vec<Bytes>, u64)> {
+    match request {
+        Message::Trename(x) => Some((x.dfid, vec![x.name.clone()], t.get(x.fid)?.qid?.path)),
+        Message::Trenameat(x) => {
+            let (old, new) = rename_of(request)?;
+            let (root, from, _) = rename_ends(t, &old, &new)?;
+            t.iter()
+                .filter_map(|(_, rec)| match (rec.binding.as_ref()?, rec.qid) {
+                    (Binding::Walked { root: r, path }, Some(q))
+                        if *r == root
+                            && path.starts_with(&from)
+                            && path.len() - from.len() < zerofs_9p_proto::consts::MAXWELEM =>
+                    {
+                        Some((&path[from.len()..], q.path))
+                    }
+                    _ => None,
+                })
+                .min_by_key(|(tail, _)| tail.len())
+                .map(|(tail, qid)| {
+                    let names = std::iter::once(x.newname.clone())
+                        .chain(tail.iter().cloned())
+                        .collect();
+                    (x.newdirfid, names, qid)
+                })
+        }
+        _ => None,
     }
 }
 

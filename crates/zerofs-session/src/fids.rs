@@ -159,6 +159,11 @@ impl FidTable {
         self.records.iter_mut()
     }
 
+    /// Every record.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&u32, &Record)> {
+        self.records.iter()
+    }
+
     /// Binds `fid` as reached by walking `names` from `src` (whose record must exist).
     pub(crate) fn bind_walked(&mut self, fid: u32, src: u32, names: &[Bytes]) {
         let (binding, pin) = match self.records.get(&src).and_then(|r| r.binding.clone()) {

@@ -13,17 +13,19 @@ use bytes::Bytes;
 use zerofs_9p_proto::consts::errno::ENOENT;
 use zerofs_9p_proto::consts::{NONUNAME, getattr};
 use zerofs_9p_proto::{
-    AttrReply, Frame, Message, MessageType, Rlcreate, Rlcreateattr, Rlopen, Rlopenatread,
-    Rwalkgetattr, Stat, Tgetattr, Tlopen, Twalk,
+    AttrReply, Frame, Message, MessageType, Qid, Rlcreate, Rlcreateattr, Rlopen, Rlopenatread,
+    Rwalkgetattr, Stat, Tgetattr, Tlopen, Treadlink, Twalk,
 };
 
 use crate::core::Core;
-use crate::effects::{BindHow, Effect, location, reopen_flags};
+use crate::effects::{
+    BindHow, Effect, location, rename_of, rename_witness, reopen_flags, rewrite_paths,
+};
 use crate::error::SessionError;
 use crate::fids::{Binding, Fid};
 use crate::lower::Then;
 use crate::request::{Ticket, exchange};
-use crate::verify::{Check, check, proven};
+use crate::verify::{Check, Evidence, check, proven};
 
 /// What follow-ups inherit from the request they finish.
 #[derive(Debug, Clone, Copy)]
@@ -63,19 +65,42 @@ pub(crate) fn verify<'a>(
     ecode: u32,
 ) -> Boxed<'a, Option<Message>> {
     Box::pin(async move {
-        let (stat, owner) = match check(request, ecode)? {
-            Check::None => (None, None),
-            Check::StatChild { dfid, name } => {
-                let stat = stat_child(core, dfid, name, getattr::BASIC).await.ok()?;
-                (Some(stat), owner_of(core, dfid))
+        let mut seen = Evidence::default();
+        match check(request, ecode)? {
+            Check::None => {}
+            Check::Renamed => {
+                let (dfid, names, want) = rename_witness(&core.fids(), request)?;
+                let (walked, qids) = walk_child(core, dfid, names).await.ok()?;
+                drop(walked);
+                if qids.last()?.path != want {
+                    return None;
+                }
+                let (old, new) = rename_of(request)?;
+                rewrite_paths(&mut core.fids(), old, new);
             }
-        };
-        let reply = proven(request, stat.as_ref(), owner)?;
-        let carry = Carry {
-            seen: false,
-            horizon: crate::options::RETRY_HORIZON,
-        };
-        match (request, stat) {
+            Check::StatChild {
+                dfid,
+                name,
+                readlink,
+            } => {
+                let (child, _) = walk_child(core, dfid, vec![name]).await.ok()?;
+                let stat = getattr_of(core, child.id(), getattr::BASIC, FRESH)
+                    .await
+                    .ok()?;
+                if readlink {
+                    seen.target = Some(readlink_of(core, child.id()).await.ok()?);
+                }
+                drop(child);
+                seen.stat = Some(stat);
+                seen.owner = owner_of(core, dfid);
+                if let Message::Tlink(m) | Message::Tlinkattr(m) = request {
+                    seen.linked = core.fids().get(m.fid).and_then(|r| r.qid).map(|q| q.path);
+                }
+            }
+        }
+        let reply = proven(request, &seen)?;
+        let carry = FRESH;
+        match (request, seen.stat) {
             (Message::Tlcreate(m), Some(stat)) => {
                 let o = adopt(core, m.fid, m.fid, &m.name, m.flags, &stat, carry).await?;
                 Some(Message::Rlcreate(Rlcreate {
@@ -155,6 +180,41 @@ async fn adopt(
     }
 }
 
+/// A complete walk from `dfid` by `names` (at most `MAXWELEM`) into a fresh fid, clunked
+/// when dropped: the fid and the qids.
+async fn walk_child(
+    core: &Arc<Core>,
+    dfid: u32,
+    names: Vec<Bytes>,
+) -> Result<(Fid, Vec<Qid>), SessionError> {
+    let (id, generation) = core.fids().alloc();
+    let fid = Fid::new(core.clone(), id, generation);
+    let effect = Effect::Bind {
+        fid: id,
+        generation,
+        how: BindHow::Walk {
+            src: dfid,
+            names: names.clone(),
+        },
+    };
+    let n = names.len();
+    let walk = Message::Twalk(Twalk {
+        fid: dfid,
+        newfid: id,
+        wnames: names,
+    });
+    match send(core, walk, effect, &[dfid, id], FRESH).await? {
+        Message::Rwalk(w) if w.wqids.len() == n => Ok((fid, w.wqids)),
+        _ => Err(SessionError::Server(ENOENT)),
+    }
+}
+
+/// Follow-ups that repeat nothing of an earlier attempt.
+const FRESH: Carry = Carry {
+    seen: false,
+    horizon: crate::options::RETRY_HORIZON,
+};
+
 /// The stat (`mask`) of `name` in the directory `dfid`: a walk into a fresh fid, clunked
 /// when dropped, then `Tgetattr`.
 async fn stat_child(
@@ -163,32 +223,19 @@ async fn stat_child(
     name: Bytes,
     mask: u64,
 ) -> Result<Stat, SessionError> {
-    let (id, generation) = core.fids().alloc();
-    let fid = Fid::new(core.clone(), id, generation);
-    let effect = Effect::Bind {
-        fid: id,
-        generation,
-        how: BindHow::Walk {
-            src: dfid,
-            names: vec![name.clone()],
-        },
-    };
-    let walk = Message::Twalk(Twalk {
-        fid: dfid,
-        newfid: id,
-        wnames: vec![name],
-    });
-    let carry = Carry {
-        seen: false,
-        horizon: crate::options::RETRY_HORIZON,
-    };
-    match send(core, walk, effect, &[dfid, id], carry).await? {
-        Message::Rwalk(w) if w.wqids.len() == 1 => {}
-        _ => return Err(SessionError::Server(ENOENT)),
-    }
-    let stat = getattr_of(core, id, mask, carry).await;
+    let (fid, _) = walk_child(core, dfid, vec![name]).await?;
+    let stat = getattr_of(core, fid.id(), mask, FRESH).await;
     drop(fid);
     stat
+}
+
+/// `Treadlink` of `fid`.
+async fn readlink_of(core: &Arc<Core>, fid: u32) -> Result<Bytes, SessionError> {
+    let msg = Message::Treadlink(Treadlink { fid });
+    match send(core, msg, Effect::None, &[fid], FRESH).await? {
+        Message::Rreadlink(r) => Ok(r.target),
+        other => Err(crate::session::unexpected(&other)),
+    }
 }
 
 /// `Tgetattr` of `fid`.

@@ -591,3 +591,88 @@ async fn a_lowered_mutation_resent_to_a_z_server_again_is_verified() {
     assert!(bed.old.counters().frames(MessageType::Tmkdir) >= 1);
     bed.shutdown().await;
 }
+
+fn rename_d_to_e(s: &Session) -> Message {
+    Message::Trenameat(zerofs_session::proto::Trenameat {
+        olddirfid: s.root().id(),
+        oldname: name("d"),
+        newdirfid: s.root().id(),
+        newname: name("e"),
+    })
+}
+
+/// The handles work, the directory is where the rename put it, and again after another
+/// reconnect (replay from the paths recorded now).
+async fn handles_follow_the_rename(s: &Session, h: &Handles) {
+    assert_eq!(s.stats().fids_stale, 0, "{:?}", s.stats());
+    handles_work(s, h).await;
+    within(s.walk(s.root(), &[name("e"), name("f")]))
+        .await
+        .unwrap();
+    let reconnects = s.stats().reconnects;
+    s.force_reconnect();
+    assert!(eventually(|| s.stats().reconnects > reconnects).await);
+    handles_work(s, h).await;
+    assert_eq!(s.stats().fids_stale, 0, "{:?}", s.stats());
+}
+
+/// A directory rename applied on the old node, its reply held back, resent to the new node of
+/// another dialect (where the source is gone): the destination holding the source's qid
+/// proves it applied once.
+async fn rename_in_flight(from: Generation, to: Generation) {
+    let bed = Bed::start(from, to).await;
+    let s = bed.s.clone();
+    let h = tree(&s).await;
+    bed.old
+        .set_reply_delay_for(MessageType::Trenameat, Some(Duration::from_secs(3600)));
+    let call = {
+        let msg = rename_d_to_e(&s);
+        let s = s.clone();
+        tokio::spawn(async move { s.call(msg).await })
+    };
+    assert!(eventually(|| bed.old.counters().frames(MessageType::Trenameat) == 1).await);
+    bed.fail_over();
+    let r = within(call).await.unwrap();
+    assert!(
+        matches!(r, Ok(Message::Rrenameat)),
+        "{from:?} -> {to:?}: {r:?}"
+    );
+    assert_eq!(s.dialect(), to.best_dialect());
+    handles_follow_the_rename(&s, &h).await;
+    bed.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_plain_to_z_mid_rename() {
+    rename_in_flight(Generation::Plain, Generation::Z).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_plain_to_gen2_mid_rename() {
+    rename_in_flight(Generation::Plain, Generation::Gen2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downgrade_z_to_gen1_mid_rename() {
+    rename_in_flight(Generation::Z, Generation::Gen1).await;
+}
+
+/// A rename whose reply was lost on a gen 2 node is verified there (replay rebinds by inode,
+/// so nothing else proves it); the recorded paths beneath it must have moved, as a later
+/// downgrade to a plain node re-walks them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_verified_on_gen2_moves_the_paths_a_plain_node_re_walks() {
+    let bed = Bed::start(Generation::Gen2, Generation::Plain).await;
+    let s = bed.s.clone();
+    let h = tree(&s).await;
+    bed.old
+        .lose_reply_after(zerofs_memserver::ReplyLoss::next(MessageType::Trenameat));
+    let r = within(s.call(rename_d_to_e(&s))).await;
+    assert!(matches!(r, Ok(Message::Rrenameat)), "{r:?}");
+    assert_eq!(bed.old.counters().frames(MessageType::Trenameat), 2);
+    assert_eq!(s.dialect(), Dialect::Zerofs2);
+    bed.fail_over();
+    assert!(eventually(|| s.dialect() == Dialect::Plain).await);
+    handles_follow_the_rename(&s, &h).await;
+    bed.shutdown().await;
+}

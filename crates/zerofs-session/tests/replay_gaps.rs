@@ -325,3 +325,248 @@ async fn a_resent_create_meeting_a_file_it_did_not_make_still_fails() {
         server.shutdown().await;
     }
 }
+
+/// The rename of `d` to `e` in the root, by `Trenameat` or by `Trename` of a fid on `d`.
+async fn rename_d_to_e(s: &Session, at: bool) -> Result<Message, zerofs_session::SessionError> {
+    if at {
+        s.call(Message::Trenameat(Trenameat {
+            olddirfid: s.root().id(),
+            oldname: name("d"),
+            newdirfid: s.root().id(),
+            newname: name("e"),
+        }))
+        .await
+    } else {
+        let (moving, _) = s.walk(s.root(), &[name("d")]).await?;
+        s.call(Message::Trename(Trename {
+            fid: moving.id(),
+            dfid: s.root().id(),
+            name: name("e"),
+        }))
+        .await
+    }
+}
+
+/// Gen 1 and gen 2 replay rebinds fids by inode (`Trebind`), which never proves a lost rename
+/// applied: the resend answers `ENOENT` (the source is gone). The destination holding the
+/// source's qid proves it: success, and the recorded paths follow (see `dialect_change.rs`
+/// for a downgrade that re-walks them). `.Z` de-duplicates the resend by its envelope: the
+/// ledger answers it, sent twice but applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_whose_reply_was_lost_is_verified_on_rebinding_dialects() {
+    for g in [Generation::Gen1, Generation::Gen2, Generation::Z] {
+        for at in [true, false] {
+            let (server, s) = in_memory(g, root_opts()).await;
+            let (dir, file) = tree(&s).await;
+            let ty = if at {
+                MessageType::Trenameat
+            } else {
+                MessageType::Trename
+            };
+            server.lose_reply_after(ReplyLoss::next(ty));
+            let r = within(rename_d_to_e(&s, at)).await;
+            assert!(
+                matches!(r, Ok(Message::Rrenameat | Message::Rrename)),
+                "{g:?} at={at}: {r:?}"
+            );
+            assert_eq!(server.counters().frames(ty), 2, "{g:?}: resent once");
+            handles_follow(&s, &dir, &file).await;
+            // Not resent: a missing source is still an error.
+            let again = rename_d_to_e(&s, at).await;
+            assert!(
+                matches!(again, Err(zerofs_session::SessionError::Server(2))),
+                "{g:?} at={at}: {again:?}"
+            );
+            server.shutdown().await;
+        }
+    }
+}
+
+/// A resent rename whose source is gone but whose destination holds another inode (someone
+/// else moved it, and put something else there): the `ENOENT` stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resent_rename_meeting_another_file_at_its_destination_still_fails() {
+    let (server, s) = in_memory(Generation::Gen2, root_opts()).await;
+    let (_dir, _file) = tree(&s).await;
+    // The first attempt applies, its reply is lost; before the resend, something else takes
+    // the destination's name (a delay on the reconnect's walks is not needed: the resend
+    // comes after the lost reply, and `e` is swapped by a second session meanwhile).
+    let other = Session::connect_with(support::InMemory(server.clone()), root_opts())
+        .await
+        .unwrap();
+    server.lose_reply_after(ReplyLoss::next(MessageType::Trenameat));
+    server.set_reply_delay_for(MessageType::Tattach, Some(Duration::from_millis(200)));
+    let call = {
+        let s = s.clone();
+        tokio::spawn(async move { rename_d_to_e(&s, true).await })
+    };
+    assert!(support::eventually(|| server.counters().frames(MessageType::Trenameat) == 1).await);
+    // `e` (the moved directory) goes elsewhere and a new directory takes its name.
+    let mv = Message::Trenameat(Trenameat {
+        olddirfid: other.root().id(),
+        oldname: name("e"),
+        newdirfid: other.root().id(),
+        newname: name("elsewhere"),
+    });
+    within(other.call(mv)).await.unwrap();
+    within(other.call(Message::Tmkdir(Tmkdir {
+        dfid: other.root().id(),
+        name: name("e"),
+        mode: 0o755,
+        gid: 0,
+    })))
+    .await
+    .unwrap();
+    server.set_reply_delay_for(MessageType::Tattach, None);
+    let r = within(call).await.unwrap();
+    assert!(
+        matches!(r, Err(zerofs_session::SessionError::Server(2))),
+        "{r:?}"
+    );
+    server.shutdown().await;
+}
+
+/// A symlink, a device node, a fifo and a hard link in the root, each in its plain form or
+/// its `*attr` form.
+fn node_requests(s: &Session, file: &Fid, attr: bool) -> Vec<(&'static str, Message)> {
+    use zerofs_session::proto::consts::mode;
+    use zerofs_session::proto::{Tlink, Tmknod, Tsymlink};
+    let d = s.root().id();
+    let symlink = Tsymlink {
+        dfid: d,
+        name: name("sym"),
+        symtgt: name("../target"),
+        gid: 0,
+    };
+    let mknod = |n, mode, major, minor| Tmknod {
+        dfid: d,
+        name: name(n),
+        mode,
+        major,
+        minor,
+        gid: 0,
+    };
+    let chr = mknod("chr", mode::S_IFCHR | 0o620, 4, 0x12);
+    let fifo = mknod("fifo", mode::S_IFIFO | 0o600, 0, 0);
+    let link = Tlink {
+        dfid: d,
+        fid: file.id(),
+        name: name("hard"),
+    };
+    if attr {
+        vec![
+            ("sym", Message::Tsymlinkattr(symlink)),
+            ("chr", Message::Tmknodattr(chr)),
+            ("fifo", Message::Tmknodattr(fifo)),
+            ("hard", Message::Tlinkattr(link)),
+        ]
+    } else {
+        vec![
+            ("sym", Message::Tsymlink(symlink)),
+            ("chr", Message::Tmknod(chr)),
+            ("fifo", Message::Tmknod(fifo)),
+            ("hard", Message::Tlink(link)),
+        ]
+    }
+}
+
+/// The qid a node request's reply names.
+fn reply_qid(r: &Message) -> Option<u64> {
+    match r {
+        Message::Rsymlink(q) => Some(q.qid.path),
+        Message::Rmknod(q) => Some(q.qid.path),
+        Message::Rsymlinkattr(a) | Message::Rmknodattr(a) | Message::Rlinkattr(a) => {
+            Some(a.stat.qid.path)
+        }
+        _ => None,
+    }
+}
+
+/// A symlink, mknod or link that applied but whose reply was lost: the resend answers
+/// `EEXIST`; what stands at the name (the symlink with its target, the node with its type,
+/// mode and device number, the linked inode) proves the first attempt: success. Plain forms
+/// on a plain server, `*attr` forms on gen 2 (no de-duplication either).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symlink_mknod_or_link_whose_reply_was_lost_is_verified() {
+    for (g, attr) in [(Generation::Plain, false), (Generation::Gen2, true)] {
+        let (server, s) = in_memory(g, root_opts()).await;
+        let (file, file_qid) = create_new(&s, "file", false, 0o644).await.unwrap();
+        for (n, msg) in node_requests(&s, &file, attr) {
+            let ty = msg.msg_type();
+            server.reset_counters();
+            server.lose_reply_after(ReplyLoss::next(ty));
+            let r = within(s.call(msg.clone()))
+                .await
+                .unwrap_or_else(|e| panic!("{g:?} {n}: {e:?}"));
+            assert_eq!(server.counters().frames(ty), 2, "{g:?} {n}: resent once");
+            let (_, qids) = s.walk(s.root(), &[name(n)]).await.unwrap();
+            match reply_qid(&r) {
+                Some(q) => assert_eq!(q, qids[0].path, "{g:?} {n}: the reply names it"),
+                None => assert!(matches!(r, Message::Rlink), "{g:?} {n}: {r:?}"),
+            }
+            if n == "hard" {
+                assert_eq!(qids[0].path, file_qid.path, "{g:?}: the same inode");
+            }
+            // Not resent: an existing name is still an error.
+            let again = s.call(msg).await;
+            assert!(
+                matches!(again, Err(zerofs_session::SessionError::Server(17))),
+                "{g:?} {n}: {again:?}"
+            );
+        }
+        server.shutdown().await;
+    }
+}
+
+/// A resent symlink, mknod or link meeting something its lost attempt cannot have made (a
+/// symlink to another target, a node of another device, another inode): the `EEXIST` stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resent_symlink_mknod_or_link_meeting_another_node_still_fails() {
+    use zerofs_session::proto::consts::mode;
+    use zerofs_session::proto::{Tmknod, Tsymlink};
+    for (g, attr) in [(Generation::Plain, false), (Generation::Gen2, true)] {
+        let (server, s) = in_memory(g, root_opts()).await;
+        let (file, _) = create_new(&s, "file", false, 0o644).await.unwrap();
+        // What already stands at each name: another target, another device, another file.
+        let d = s.root().id();
+        s.call(Message::Tsymlink(Tsymlink {
+            dfid: d,
+            name: name("sym"),
+            symtgt: name("elsewhere"),
+            gid: 0,
+        }))
+        .await
+        .unwrap();
+        for (n, minor) in [("chr", 0x13), ("fifo", 0)] {
+            let ty = if n == "chr" {
+                mode::S_IFCHR | 0o620
+            } else {
+                mode::S_IFIFO | 0o640
+            };
+            s.call(Message::Tmknod(Tmknod {
+                dfid: d,
+                name: name(n),
+                mode: ty,
+                major: 4,
+                minor,
+                gid: 0,
+            }))
+            .await
+            .unwrap();
+        }
+        create_new(&s, "hard", false, 0o644).await.unwrap();
+        for (n, msg) in node_requests(&s, &file, attr) {
+            let ty = msg.msg_type();
+            server.reset_counters();
+            // The first attempt fails (the name is taken) and its answer is lost.
+            server.lose_reply_after(ReplyLoss::next(ty));
+            let r = within(s.call(msg)).await;
+            assert!(
+                matches!(r, Err(zerofs_session::SessionError::Server(17))),
+                "{g:?} {n}: {r:?}"
+            );
+            assert_eq!(server.counters().frames(ty), 2, "{g:?} {n}: resent once");
+        }
+        server.shutdown().await;
+    }
+}
