@@ -611,7 +611,7 @@ async fn handles_follow_the_rename(s: &Session, h: &Handles) {
         .unwrap();
     let reconnects = s.stats().reconnects;
     s.force_reconnect();
-    assert!(eventually(|| s.stats().reconnects > reconnects).await);
+    assert!(settled(|| s.stats().reconnects > reconnects).await);
     handles_work(s, h).await;
     assert_eq!(s.stats().fids_stale, 0, "{:?}", s.stats());
 }
@@ -630,7 +630,7 @@ async fn rename_in_flight(from: Generation, to: Generation) {
         let s = s.clone();
         tokio::spawn(async move { s.call(msg).await })
     };
-    assert!(eventually(|| bed.old.counters().frames(MessageType::Trenameat) == 1).await);
+    assert!(settled(|| bed.old.counters().frames(MessageType::Trenameat) == 1).await);
     bed.fail_over();
     let r = within(call).await.unwrap();
     assert!(
@@ -642,17 +642,17 @@ async fn rename_in_flight(from: Generation, to: Generation) {
     bed.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn upgrade_plain_to_z_mid_rename() {
     rename_in_flight(Generation::Plain, Generation::Z).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn upgrade_plain_to_gen2_mid_rename() {
     rename_in_flight(Generation::Plain, Generation::Gen2).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn downgrade_z_to_gen1_mid_rename() {
     rename_in_flight(Generation::Z, Generation::Gen1).await;
 }
@@ -660,7 +660,7 @@ async fn downgrade_z_to_gen1_mid_rename() {
 /// A rename whose reply was lost on a gen 2 node is verified there (replay rebinds by inode,
 /// so nothing else proves it); the recorded paths beneath it must have moved, as a later
 /// downgrade to a plain node re-walks them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_rename_verified_on_gen2_moves_the_paths_a_plain_node_re_walks() {
     let bed = Bed::start(Generation::Gen2, Generation::Plain).await;
     let s = bed.s.clone();
@@ -672,7 +672,7 @@ async fn a_rename_verified_on_gen2_moves_the_paths_a_plain_node_re_walks() {
     assert_eq!(bed.old.counters().frames(MessageType::Trenameat), 2);
     assert_eq!(s.dialect(), Dialect::Zerofs2);
     bed.fail_over();
-    assert!(eventually(|| s.dialect() == Dialect::Plain).await);
+    assert!(settled(|| s.dialect() == Dialect::Plain).await);
     handles_follow_the_rename(&s, &h).await;
     bed.shutdown().await;
 }
