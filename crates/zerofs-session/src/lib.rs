@@ -45,6 +45,9 @@ mod target;
 mod transport;
 mod verify;
 
+#[cfg(test)]
+mod tests;
+
 pub use zerofs_9p_proto as proto;
 
 pub use crate::conn::{BoxRead, BoxWrite};

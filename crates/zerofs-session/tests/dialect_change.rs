@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use support::{data, eventually, root_opts, within};
+use support::{data, root_opts, settled, within};
 use zerofs_memserver::{Config, Generation, MemServer, ServerHandle};
 use zerofs_session::proto::consts::{fsyncdur, getattr, mode, open, setattr};
 use zerofs_session::proto::{
@@ -410,7 +410,7 @@ async fn in_flight(from: Generation, to: Generation) {
         })
     };
     // Every first request is on the old node, unanswered (the burst and the sequence's first).
-    assert!(eventually(|| s.stats().in_flight as usize > expected).await);
+    assert!(settled(|| s.stats().in_flight as usize > expected).await);
     if dialect.has_gen1() {
         // Rich forms reached the old node (and were applied there; their replies never came).
         assert!(bed.old.counters().frames(MessageType::Twalkgetattr) >= 1);
@@ -445,7 +445,7 @@ async fn while_reconnecting(from: Generation, to: Generation) {
     let dialect = s.dialect();
     bed.new.stop_listening().await;
     bed.fail_over();
-    assert!(eventually(|| !s.is_connected()).await);
+    assert!(settled(|| !s.is_connected()).await);
     let run = {
         let s = s.clone();
         tokio::spawn(async move {
@@ -465,20 +465,20 @@ async fn while_reconnecting(from: Generation, to: Generation) {
     // Handles replayed again, now from the new dialect.
     let reconnects = s.stats().reconnects;
     s.force_reconnect();
-    assert!(eventually(|| s.stats().reconnects > reconnects).await);
+    assert!(settled(|| s.stats().reconnects > reconnects).await);
     handles_work(&s, &h).await;
     bed.shutdown().await;
 }
 
 /// A request the new dialect has no form of at all fails as the server would refuse it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_request_with_no_plain_form_is_refused_as_unsupported_after_a_downgrade() {
     let bed = Bed::start(Generation::Z, Generation::Plain).await;
     let s = bed.s.clone();
     let file = support::create_file(&s, "x").await;
     bed.new.stop_listening().await;
     bed.fail_over();
-    assert!(eventually(|| !s.is_connected()).await);
+    assert!(settled(|| !s.is_connected()).await);
     let call = {
         let s = s.clone();
         let id = file.id();
@@ -510,47 +510,47 @@ async fn a_request_with_no_plain_form_is_refused_as_unsupported_after_a_downgrad
     bed.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn downgrade_z_to_plain_in_flight() {
     in_flight(Generation::Z, Generation::Plain).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn downgrade_z_to_plain_while_reconnecting() {
     while_reconnecting(Generation::Z, Generation::Plain).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn downgrade_gen2_to_plain_in_flight() {
     in_flight(Generation::Gen2, Generation::Plain).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn downgrade_gen2_to_plain_while_reconnecting() {
     while_reconnecting(Generation::Gen2, Generation::Plain).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn downgrade_z_to_gen1_while_reconnecting() {
     while_reconnecting(Generation::Z, Generation::Gen1).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn upgrade_plain_to_gen2_in_flight() {
     in_flight(Generation::Plain, Generation::Gen2).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn upgrade_plain_to_z_in_flight() {
     in_flight(Generation::Plain, Generation::Z).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn upgrade_plain_to_z_while_reconnecting() {
     while_reconnecting(Generation::Plain, Generation::Z).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn upgrade_gen2_to_z_in_flight() {
     in_flight(Generation::Gen2, Generation::Z).await;
 }
@@ -559,7 +559,7 @@ async fn upgrade_gen2_to_z_in_flight() {
 /// resent (lowered to `Tmkdir`) to the plain node and cut again, then resent to the `.Z` node.
 /// The lowered request carries a fresh op-id (the ledger must not answer a `Tmkdir` with the
 /// `Rmkdirattr` it recorded), and the first attempt's success is verified.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_lowered_mutation_resent_to_a_z_server_again_is_verified() {
     let bed = Bed::start(Generation::Z, Generation::Plain).await;
     let s = bed.s.clone();
@@ -576,9 +576,9 @@ async fn a_lowered_mutation_resent_to_a_z_server_again_is_verified() {
         };
         tokio::spawn(async move { s.call(Message::Tmkdirattr(body)).await })
     };
-    assert!(eventually(|| bed.old.counters().frames(MessageType::Tmkdirattr) == 1).await);
+    assert!(settled(|| bed.old.counters().frames(MessageType::Tmkdirattr) == 1).await);
     bed.fail_over();
-    assert!(eventually(|| bed.new.counters().frames(MessageType::Tmkdir) == 1).await);
+    assert!(settled(|| bed.new.counters().frames(MessageType::Tmkdir) == 1).await);
     bed.old.set_reply_delay(None);
     *bed.switch.0.lock().unwrap() = bed.old.clone();
     bed.new.fail_over_to(&bed.old).expect("a pair");
@@ -611,7 +611,7 @@ async fn handles_follow_the_rename(s: &Session, h: &Handles) {
         .unwrap();
     let reconnects = s.stats().reconnects;
     s.force_reconnect();
-    assert!(eventually(|| s.stats().reconnects > reconnects).await);
+    assert!(settled(|| s.stats().reconnects > reconnects).await);
     handles_work(s, h).await;
     assert_eq!(s.stats().fids_stale, 0, "{:?}", s.stats());
 }
@@ -630,7 +630,7 @@ async fn rename_in_flight(from: Generation, to: Generation) {
         let s = s.clone();
         tokio::spawn(async move { s.call(msg).await })
     };
-    assert!(eventually(|| bed.old.counters().frames(MessageType::Trenameat) == 1).await);
+    assert!(settled(|| bed.old.counters().frames(MessageType::Trenameat) == 1).await);
     bed.fail_over();
     let r = within(call).await.unwrap();
     assert!(
@@ -642,17 +642,17 @@ async fn rename_in_flight(from: Generation, to: Generation) {
     bed.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn upgrade_plain_to_z_mid_rename() {
     rename_in_flight(Generation::Plain, Generation::Z).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn upgrade_plain_to_gen2_mid_rename() {
     rename_in_flight(Generation::Plain, Generation::Gen2).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn downgrade_z_to_gen1_mid_rename() {
     rename_in_flight(Generation::Z, Generation::Gen1).await;
 }
@@ -660,7 +660,7 @@ async fn downgrade_z_to_gen1_mid_rename() {
 /// A rename whose reply was lost on a gen 2 node is verified there (replay rebinds by inode,
 /// so nothing else proves it); the recorded paths beneath it must have moved, as a later
 /// downgrade to a plain node re-walks them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_rename_verified_on_gen2_moves_the_paths_a_plain_node_re_walks() {
     let bed = Bed::start(Generation::Gen2, Generation::Plain).await;
     let s = bed.s.clone();
@@ -672,7 +672,7 @@ async fn a_rename_verified_on_gen2_moves_the_paths_a_plain_node_re_walks() {
     assert_eq!(bed.old.counters().frames(MessageType::Trenameat), 2);
     assert_eq!(s.dialect(), Dialect::Zerofs2);
     bed.fail_over();
-    assert!(eventually(|| s.dialect() == Dialect::Plain).await);
+    assert!(settled(|| s.dialect() == Dialect::Plain).await);
     handles_follow_the_rename(&s, &h).await;
     bed.shutdown().await;
 }

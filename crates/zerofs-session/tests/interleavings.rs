@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use support::{create_file, data, eventually, in_memory, root_opts};
+use support::{create_file, data, in_memory, root_opts, settled};
 use zerofs_memserver::Generation;
 
 const FILES: usize = 3;
@@ -117,7 +117,7 @@ async fn run(generation: Generation, ops: Vec<Op>) -> Result<(), TestCaseError> 
         }
     }
     server.set_reply_delay(None);
-    let settled = eventually(|| s.stats().in_flight == 0 && s.outstanding_fids() == base).await;
+    let settled = settled(|| s.stats().in_flight == 0 && s.outstanding_fids() == base).await;
     prop_assert!(
         settled,
         "leak: {} requests in flight, {} fids (base {base})",
@@ -139,9 +139,11 @@ proptest! {
         g in 0usize..4,
         ops in prop::collection::vec(op(), 1..40),
     ) {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+        // A paused clock: delays, cancellations and pauses happen in simulated time, so a
+        // case runs the same schedule every time (a failure replays, shrinking is faithful).
+        let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            .start_paused(true)
             .build()
             .unwrap();
         rt.block_on(run(Generation::ALL[g], ops))?;

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use support::{create_file, data, eventually, root_opts, within};
+use support::{InMemory, create_file, data, eventually, root_opts, settled, within};
 use zerofs_memserver::{Config, Generation, MemServer};
 use zerofs_session::proto::consts::{errno, open};
 use zerofs_session::proto::{
@@ -15,11 +15,11 @@ use zerofs_session::proto::{
 };
 use zerofs_session::{Fid, Session, SessionError};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn every_generation_survives_dropped_connections_and_restarts() {
     for g in Generation::ALL {
         let server = MemServer::start(Config::new(g)).await.unwrap();
-        let s = Session::connect(&server.target(), root_opts())
+        let s = Session::connect_with(InMemory(server.clone()), root_opts())
             .await
             .unwrap();
         let want = match g {
@@ -81,7 +81,7 @@ async fn every_generation_survives_dropped_connections_and_restarts() {
 
         drop(file);
         assert!(
-            eventually(|| s.outstanding_fids() == base).await,
+            settled(|| s.outstanding_fids() == base).await,
             "{g:?}: fids back to baseline"
         );
         server.shutdown().await;
@@ -277,24 +277,24 @@ async fn getlock(s: &Session, fid: &Fid) -> Rgetlock {
     }
 }
 
-/// Waits until `s` has completed `n` reconnects (replay included).
+/// Waits until `s` has completed `n` reconnects (replay included); needs a paused clock.
 async fn reconnected(s: &Session, n: u64) {
     assert!(
-        eventually(|| s.stats().reconnects >= n).await,
+        settled(|| s.stats().reconnects >= n).await,
         "reconnect {n} did not happen"
     );
 }
 
 /// A lock held through an open fid is re-taken on replay: another session still sees it after
 /// every connection was dropped; a released lock is not re-taken.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn held_locks_are_retaken_after_a_reconnect() {
     for g in Generation::ALL {
         let server = MemServer::start(Config::new(g)).await.unwrap();
-        let a = Session::connect(&server.target(), root_opts())
+        let a = Session::connect_with(InMemory(server.clone()), root_opts())
             .await
             .unwrap();
-        let b = Session::connect(&server.target(), root_opts())
+        let b = Session::connect_with(InMemory(server.clone()), root_opts())
             .await
             .unwrap();
         let fa = create_file(&a, "locked").await;
@@ -337,11 +337,11 @@ async fn held_locks_are_retaken_after_a_reconnect() {
 
 /// Renames (`Trenameat` of a parent directory, `Trename` of a file) rewrite the recorded
 /// paths of affected fids, so a plain server's re-walk replay still finds the files.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn renamed_files_are_found_again_after_a_reconnect() {
     for g in Generation::ALL {
         let server = MemServer::start(Config::new(g)).await.unwrap();
-        let s = Session::connect(&server.target(), root_opts())
+        let s = Session::connect_with(InMemory(server.clone()), root_opts())
             .await
             .unwrap();
         let mkdir = Message::Tmkdir(Tmkdir {
@@ -395,11 +395,11 @@ async fn renamed_files_are_found_again_after_a_reconnect() {
 }
 
 /// An attach fid that was itself opened (a listing of the export root) is reopened by replay.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn an_opened_attach_fid_is_reopened_by_replay() {
     for g in Generation::ALL {
         let server = MemServer::start(Config::new(g)).await.unwrap();
-        let s = Session::connect(&server.target(), root_opts())
+        let s = Session::connect_with(InMemory(server.clone()), root_opts())
             .await
             .unwrap();
         drop(create_file(&s, "entry").await);
@@ -447,7 +447,8 @@ async fn tcp_and_unix_transports_reach_the_memserver() {
         let payload = data(300_000, i as u8);
         assert_eq!(s.write(&file, 0, payload.clone()).await.unwrap(), 300_000);
         server.drop_connections();
-        reconnected(&s, 1).await;
+        // Real sockets: the clock cannot be paused, so this waits on the wall clock.
+        assert!(eventually(|| s.stats().reconnects >= 1).await, "{target}");
         assert_eq!(
             within(s.read(&file, 0, 400_000)).await.unwrap(),
             payload,
@@ -460,12 +461,12 @@ async fn tcp_and_unix_transports_reach_the_memserver() {
 
 /// `lcreateattr` against a real gen-2 server, and the memserver's refusals of `Txattrwalk`
 /// (EOPNOTSUPP, no fid left) and `Tremove` (ENOSYS: the fid is clunked instead).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn lcreateattr_xattrwalk_and_remove_against_the_memserver() {
     let server = MemServer::start(Config::new(Generation::Gen2))
         .await
         .unwrap();
-    let s = Session::connect(&server.target(), root_opts())
+    let s = Session::connect_with(InMemory(server.clone()), root_opts())
         .await
         .unwrap();
     let base = s.outstanding_fids();
@@ -494,7 +495,7 @@ async fn lcreateattr_xattrwalk_and_remove_against_the_memserver() {
         .frames(zerofs_session::proto::MessageType::Tclunk);
     let e = s.remove(file).await.unwrap_err();
     assert_eq!(e.errno(), errno::ENOSYS, "{e}");
-    assert!(eventually(|| s.outstanding_fids() == base).await);
+    assert!(settled(|| s.outstanding_fids() == base).await);
     assert_eq!(
         server
             .counters()

@@ -201,7 +201,7 @@ async fn undersized_frame_tears_down_and_recovers() {
     violation_recovers(vec![3, 0, 0, 0]).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn silent_peer_leaves_callers_pending_without_panics() {
     let (conn, state) = AutoServer::start(Generation::Gen2);
     let s = Session::connect_with(conn, opts()).await.unwrap();
@@ -218,7 +218,7 @@ async fn silent_peer_leaves_callers_pending_without_panics() {
     state.silent.store(false, Ordering::SeqCst);
     // Unblock: a reconnect resends nothing abandoned and releases the walk's fid.
     s.force_reconnect();
-    assert!(eventually(|| s.outstanding_fids() == base && s.stats().in_flight == 0).await);
+    assert!(settled(|| s.outstanding_fids() == base && s.stats().in_flight == 0).await);
     assert!(matches!(
         s.call(getattr_root(&s)).await.unwrap(),
         Message::Rgetattr(_)
@@ -253,7 +253,7 @@ async fn raw_call_refuses_fid_creating_messages() {
     ));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn dropped_fids_are_clunked_and_recycled() {
     let (conn, state) = AutoServer::start(Generation::Gen2);
     let s = Session::connect_with(conn, opts()).await.unwrap();
@@ -265,14 +265,14 @@ async fn dropped_fids_are_clunked_and_recycled() {
     assert_eq!(state.live_fids(), 51);
     let ids: Vec<u32> = fids.iter().map(|f| f.id()).collect();
     drop(fids);
-    assert!(eventually(|| s.outstanding_fids() == 1 && state.live_fids() == 1).await);
+    assert!(settled(|| s.outstanding_fids() == 1 && state.live_fids() == 1).await);
     assert_eq!(state.seen("Tclunk"), 50);
     // Numbers are reused (LIFO).
     let again = s.walk(s.root(), &names(&["x"])).await.unwrap().0;
     assert!(ids.contains(&again.id()));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn failed_walks_leave_no_fid_and_partial_walks_report_progress() {
     let (conn, state) = AutoServer::start(Generation::Gen1);
     let s = Session::connect_with(conn, opts()).await.unwrap();
@@ -290,7 +290,7 @@ async fn failed_walks_leave_no_fid_and_partial_walks_report_progress() {
         ),
         "{e}"
     );
-    assert!(eventually(|| s.outstanding_fids() == 1 && state.live_fids() == 1).await);
+    assert!(settled(|| s.outstanding_fids() == 1 && state.live_fids() == 1).await);
     assert_eq!(
         state.seen("Tclunk"),
         0,
@@ -298,14 +298,14 @@ async fn failed_walks_leave_no_fid_and_partial_walks_report_progress() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn diod_partial_walk_newfid_is_clunked() {
     let (conn, state) = AutoServer::start(Generation::Diod);
     let s = Session::connect_with(conn, opts()).await.unwrap();
     state.missing.lock().unwrap().insert(b"nope".to_vec());
     let e = s.walk(s.root(), &names(&["d1", "nope"])).await.unwrap_err();
     assert!(matches!(e, SessionError::PartialWalk { .. }));
-    assert!(eventually(|| s.outstanding_fids() == 1).await);
+    assert!(settled(|| s.outstanding_fids() == 1).await);
     assert_eq!(
         state.seen("Tclunk"),
         1,
@@ -327,7 +327,7 @@ async fn long_walks_are_chunked_by_sixteen() {
     drop(fid);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cancellation_at_every_await_point_leaks_nothing() {
     let (conn, state) = AutoServer::start(Generation::Gen2);
     let s = Session::connect_with(conn, opts()).await.unwrap();
@@ -352,12 +352,12 @@ async fn cancellation_at_every_await_point_leaks_nothing() {
         drop(op);
     }
     assert!(
-        eventually(|| s.outstanding_fids() == base && state.live_fids() == base).await,
+        settled(|| s.outstanding_fids() == base && state.live_fids() == base).await,
         "fids back to baseline: session {} server {}",
         s.outstanding_fids(),
         state.live_fids()
     );
-    assert!(eventually(|| s.stats().in_flight == 0).await);
+    assert!(settled(|| s.stats().in_flight == 0).await);
 }
 
 #[tokio::test]
@@ -434,7 +434,7 @@ async fn replay_rebinds_by_inode_where_the_dialect_can() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unrestorable_fids_become_stale_and_others_continue() {
     let (conn, state) = AutoServer::start(Generation::Old);
     let s = Session::connect_with(conn, opts()).await.unwrap();
@@ -472,7 +472,7 @@ async fn unrestorable_fids_become_stale_and_others_continue() {
     let base_server = state.live_fids();
     drop(moved);
     drop(kept);
-    assert!(eventually(|| s.outstanding_fids() == 1 && state.live_fids() == base_server - 1).await);
+    assert!(settled(|| s.outstanding_fids() == 1 && state.live_fids() == base_server - 1).await);
 }
 
 #[tokio::test]

@@ -32,7 +32,28 @@ pub fn getattr_of(fid: u32) -> Message {
     })
 }
 
-/// Waits (bounded: about 4 s) until `f` holds, yielding to other tasks; whether it held.
+/// Waits until `f` holds, checking it each time the runtime has nothing left to run; whether
+/// it held. Needs a paused clock (`#[tokio::test(start_paused = true)]`) and in-memory
+/// transports: a paused clock moves only once every task is idle, so each check sees the
+/// state after all pending work (replies, background clunks, reconnects, timers due) settled,
+/// whatever the machine's load. The bound (10,000 quiescent points, 1 ms of simulated time
+/// apart) costs no wall-clock time. Panics on a running clock, where it would be a poll.
+pub async fn settled(mut f: impl FnMut() -> bool) -> bool {
+    // Panics unless the clock is paused.
+    tokio::time::advance(Duration::ZERO).await;
+    for _ in 0..10_000 {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    f()
+}
+
+/// Waits (bounded: about 4 s of wall-clock time) until `f` holds, polling every millisecond;
+/// whether it held. Only for tests that cannot pause the clock: a multi-thread runtime, or
+/// real sockets (a paused clock would fire every timer while the kernel moves bytes). Prefer
+/// [`settled`].
 pub async fn eventually(mut f: impl FnMut() -> bool) -> bool {
     for _ in 0..4000 {
         if f() {
