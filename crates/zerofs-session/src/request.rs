@@ -404,7 +404,7 @@ pub(crate) fn exchange_into(
                                 inflight.conn().violation(why);
                                 ticket = t;
                                 ticket.seen(dialect);
-                                unknown_since.get_or_insert_with(Instant::now);
+                                unknown_since.get_or_insert_with(crate::conn::clock);
                                 continue;
                             }
                         },
@@ -417,7 +417,7 @@ pub(crate) fn exchange_into(
                                     conn = inflight.conn().id,
                                     "not the leader; re-routing"
                                 );
-                                rerouting_since.get_or_insert_with(Instant::now);
+                                rerouting_since.get_or_insert_with(crate::conn::clock);
                                 inflight
                                     .conn()
                                     .kill("server is not the serving leader".into());
@@ -428,7 +428,7 @@ pub(crate) fn exchange_into(
                                     "leader shutting down; resending"
                                 );
                                 ticket.sent_before = true;
-                                unknown_since.get_or_insert_with(Instant::now);
+                                unknown_since.get_or_insert_with(crate::conn::clock);
                                 inflight.conn().kill("server answered ESHUTDOWN".into());
                             }
                             Resend::UnseenRetry => {
@@ -476,7 +476,7 @@ pub(crate) fn exchange_into(
                         return Err(SessionError::Ambiguous);
                     }
                     if sent {
-                        unknown_since.get_or_insert_with(Instant::now);
+                        unknown_since.get_or_insert_with(crate::conn::clock);
                         lost = true;
                     }
                     ticket = t;
@@ -496,7 +496,7 @@ async fn wait_for_conn(
     rerouting_since: Option<Instant>,
 ) -> Result<Arc<Conn>, SessionError> {
     if let Some(since) = unknown_since {
-        let left = horizon.saturating_sub(since.elapsed());
+        let left = horizon.saturating_sub(crate::conn::clock().saturating_duration_since(since));
         if left.is_zero() {
             return Err(SessionError::OutcomeUnknown { horizon });
         }
@@ -504,7 +504,7 @@ async fn wait_for_conn(
             .await
             .map_err(|_| SessionError::OutcomeUnknown { horizon })
     } else if let Some(since) = rerouting_since {
-        let left = horizon.saturating_sub(since.elapsed());
+        let left = horizon.saturating_sub(crate::conn::clock().saturating_duration_since(since));
         match tokio::time::timeout(left, core.wait_up()).await {
             Ok(c) if !left.is_zero() => Ok(c),
             _ => Err(SessionError::NotLeader),
