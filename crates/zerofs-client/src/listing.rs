@@ -11,12 +11,10 @@
 //! of one or two batches (most directories) and the tail of a long one cost no extra frame.
 
 use zerofs_9p_proto::consts::open;
-use zerofs_9p_proto::{Message, Treaddir};
-use zerofs_session::Fid;
+use zerofs_session::{Entries, Fid};
 
 use crate::ctx::{Ctx, SResult};
 use crate::records::{DirEntry, FileType, Metadata};
-use crate::walk::unexpected;
 
 /// Open flags of a listing fid.
 pub(crate) const LIST_FLAGS: u32 = open::RDONLY | open::DIRECTORY;
@@ -49,13 +47,10 @@ impl Ctx {
         Ok(fid)
     }
 
-    /// One batch at `cookie`: `Treaddirattr` (with stats, gen 1+) or `Treaddir`.
+    /// One batch at `cookie`: `Treaddirattr` (with stats, gen 1+) or `Treaddir`. Either
+    /// reply may come (see [`Entries`]).
     pub(crate) async fn read_batch(&self, listing: &Fid, cookie: u64) -> SResult<Batch> {
-        let body = Treaddir {
-            fid: listing.id(),
-            offset: cookie,
-            count: self.session.read_chunk(listing),
-        };
+        let count = self.session.read_chunk(listing);
         let mut batch = Batch {
             next: cookie,
             ..Batch::default()
@@ -66,14 +61,10 @@ impl Ctx {
         let mut step = |raw: u64, off: u64| dense &= cookie.checked_add(raw + 1) == Some(off);
         match self
             .session
-            .call(if self.gen1() {
-                Message::Treaddirattr(body)
-            } else {
-                Message::Treaddir(body)
-            })
+            .readdir(listing, cookie, count, self.gen1())
             .await?
         {
-            Message::Rreaddirattr(r) => {
+            Entries::Stats(r) => {
                 batch.end = r.entries.is_empty();
                 raw_len = r.entries.len() as u64;
                 batch.entries.reserve(r.entries.len());
@@ -91,7 +82,7 @@ impl Ctx {
                     }
                 }
             }
-            Message::Rreaddir(r) => {
+            Entries::Names(r) => {
                 batch.end = r.entries.is_empty();
                 raw_len = r.entries.len() as u64;
                 batch.entries.reserve(r.entries.len());
@@ -108,7 +99,6 @@ impl Ctx {
                     }
                 }
             }
-            other => return Err(unexpected(&other)),
         }
         if !batch.end && batch.next == cookie {
             return Err(zerofs_session::SessionError::Protocol(format!(

@@ -5,12 +5,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use zerofs_9p_proto::consts::{errno, lock_flags};
-use zerofs_9p_proto::{LockStatus, LockType, Message, Tgetlock, Tlock};
+use zerofs_9p_proto::{LockStatus, LockType, Tgetlock, Tlock, kind};
 
 use crate::ctx::OrPath;
 use crate::error::ZeroFsError;
 use crate::file::File;
-use crate::walk::unexpected;
 
 /// Longest pause between polls while [`File::lock`] waits for a conflicting lock to go.
 const MAX_POLL: Duration = Duration::from_millis(200);
@@ -142,33 +141,32 @@ impl File {
     ) -> Result<Option<LockConflict>, ZeroFsError> {
         self.check()?;
         let (cx, fid) = self.parts();
-        let msg = Message::Tgetlock(Tgetlock {
+        let body = Tgetlock {
             fid: fid.id(),
             ty: kind.wire(),
             start,
             length: len,
             proc_id: std::process::id(),
             client_id: client_id(),
-        });
-        match cx.session.call(msg).await.at(self.display())? {
-            Message::Rgetlock(r) => Ok(match r.ty {
-                LockType::Unlock => None,
-                ty => Some(LockConflict {
-                    kind: if ty == LockType::Read {
-                        LockKind::Shared
-                    } else {
-                        LockKind::Exclusive
-                    },
-                    start: r.start,
-                    len: r.length,
-                    proc_id: r.proc_id,
-                }),
+        };
+        let r = cx
+            .session
+            .call_typed::<kind::Tgetlock>(body)
+            .await
+            .at(self.display())?;
+        Ok(match r.ty {
+            LockType::Unlock => None,
+            ty => Some(LockConflict {
+                kind: if ty == LockType::Read {
+                    LockKind::Shared
+                } else {
+                    LockKind::Exclusive
+                },
+                start: r.start,
+                len: r.length,
+                proc_id: r.proc_id,
             }),
-            other => Err(ZeroFsError::from_session(
-                unexpected(&other),
-                self.display(),
-            )),
-        }
+        })
     }
 
     async fn send_lock(
@@ -180,7 +178,7 @@ impl File {
     ) -> Result<LockStatus, ZeroFsError> {
         self.check()?;
         let (cx, fid) = self.parts();
-        let msg = Message::Tlock(Tlock {
+        let body = Tlock {
             fid: fid.id(),
             ty,
             flags,
@@ -188,14 +186,13 @@ impl File {
             length: len,
             proc_id: std::process::id(),
             client_id: client_id(),
-        });
-        match cx.session.call(msg).await.at(self.display())? {
-            Message::Rlock(r) => Ok(r.status),
-            other => Err(ZeroFsError::from_session(
-                unexpected(&other),
-                self.display(),
-            )),
-        }
+        };
+        let r = cx
+            .session
+            .call_typed::<kind::Tlock>(body)
+            .await
+            .at(self.display())?;
+        Ok(r.status)
     }
 }
 

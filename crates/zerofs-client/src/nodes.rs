@@ -4,23 +4,20 @@
 use bytes::Bytes;
 use zerofs_9p_proto::consts::{errno, fallocate, fsyncdur, unlinkat};
 use zerofs_9p_proto::{
-    Dialect, Message, Rstatfs, Stat, Tfallocate, Tfsync, Tfsyncdur, Tlink, Tmkdir, Tmknod,
-    Treadlink, Trename, Trenameat, Tsetattr, Tstatfs, Tsymlink, Tunlinkat,
+    Dialect, Rstatfs, Stat, Tfallocate, Tfsync, Tfsyncdur, Tlink, Tmkdir, Tmknod, Treadlink,
+    Trename, Trenameat, Tsetattr, Tstatfs, Tsymlink, Tunlinkat, kind,
 };
 use zerofs_session::{Fid, SessionError};
 
 use crate::ctx::{Ctx, Quirk, SResult, unsupported};
-use crate::walk::unexpected;
 
 impl Ctx {
     /// Sets attributes and returns the stat after the change: `Tsetattrattr` (gen 2), else
     /// `Tsetattr` + `Tgetattr`.
     pub(crate) async fn setattr(&self, fid: &Fid, t: Tsetattr) -> SResult<Stat> {
         if self.gen2() {
-            return match self.session.call(Message::Tsetattrattr(t)).await? {
-                Message::Rsetattrattr(r) => Ok(r.stat),
-                other => Err(unexpected(&other)),
-            };
+            let r = self.session.call_typed::<kind::Tsetattrattr>(t).await?;
+            return Ok(r.stat);
         }
         self.setattr_only(t).await?;
         self.getattr(fid).await
@@ -28,10 +25,7 @@ impl Ctx {
 
     /// `Tsetattr` without reading the result back.
     pub(crate) async fn setattr_only(&self, t: Tsetattr) -> SResult<()> {
-        match self.session.call(Message::Tsetattr(t)).await? {
-            Message::Rsetattr => Ok(()),
-            other => Err(unexpected(&other)),
-        }
+        self.session.call_typed::<kind::Tsetattr>(t).await
     }
 
     /// Truncates or extends the file `fid` names to `size` (one `Tsetattr`).
@@ -60,10 +54,8 @@ impl Ctx {
             gid: self.gid,
         };
         if self.gen2() {
-            return match self.session.call(Message::Tmkdirattr(body)).await? {
-                Message::Rmkdirattr(r) => Ok(r.stat),
-                other => Err(unexpected(&other)),
-            };
+            let r = self.session.call_typed::<kind::Tmkdirattr>(body).await?;
+            return Ok(r.stat);
         }
         self.mkdir_only(body).await?;
         self.child_stat(dfid, &name).await
@@ -71,10 +63,8 @@ impl Ctx {
 
     /// `Tmkdir` alone (no stat).
     pub(crate) async fn mkdir_only(&self, body: Tmkdir) -> SResult<()> {
-        match self.session.call(Message::Tmkdir(body)).await? {
-            Message::Rmkdir(_) => Ok(()),
-            other => Err(unexpected(&other)),
-        }
+        self.session.call_typed::<kind::Tmkdir>(body).await?;
+        Ok(())
     }
 
     /// Creates a symlink whose target is stored verbatim.
@@ -86,15 +76,11 @@ impl Ctx {
             gid: self.gid,
         };
         if self.gen2() {
-            return match self.session.call(Message::Tsymlinkattr(body)).await? {
-                Message::Rsymlinkattr(r) => Ok(r.stat),
-                other => Err(unexpected(&other)),
-            };
+            let r = self.session.call_typed::<kind::Tsymlinkattr>(body).await?;
+            return Ok(r.stat);
         }
-        match self.session.call(Message::Tsymlink(body)).await? {
-            Message::Rsymlink(_) => self.child_stat(dfid, &name).await,
-            other => Err(unexpected(&other)),
-        }
+        self.session.call_typed::<kind::Tsymlink>(body).await?;
+        self.child_stat(dfid, &name).await
     }
 
     /// Creates a device node, fifo or socket (`mode` carries the type bits).
@@ -113,15 +99,11 @@ impl Ctx {
             gid: self.gid,
         };
         if self.gen2() {
-            return match self.session.call(Message::Tmknodattr(body)).await? {
-                Message::Rmknodattr(r) => Ok(r.stat),
-                other => Err(unexpected(&other)),
-            };
+            let r = self.session.call_typed::<kind::Tmknodattr>(body).await?;
+            return Ok(r.stat);
         }
-        match self.session.call(Message::Tmknod(body)).await? {
-            Message::Rmknod(_) => self.child_stat(dfid, &name).await,
-            other => Err(unexpected(&other)),
-        }
+        self.session.call_typed::<kind::Tmknod>(body).await?;
+        self.child_stat(dfid, &name).await
     }
 
     /// Links the file `fid` as `name` in `dfid`; returns the file's stat after the link.
@@ -132,15 +114,11 @@ impl Ctx {
             name,
         };
         if self.gen2() {
-            return match self.session.call(Message::Tlinkattr(body)).await? {
-                Message::Rlinkattr(r) => Ok(r.stat),
-                other => Err(unexpected(&other)),
-            };
+            let r = self.session.call_typed::<kind::Tlinkattr>(body).await?;
+            return Ok(r.stat);
         }
-        match self.session.call(Message::Tlink(body)).await? {
-            Message::Rlink => self.getattr(fid).await,
-            other => Err(unexpected(&other)),
-        }
+        self.session.call_typed::<kind::Tlink>(body).await?;
+        self.getattr(fid).await
     }
 
     /// Removes `name` from `dfid` (`dir`: only a directory, else only a non-directory).
@@ -148,14 +126,13 @@ impl Ctx {
     pub(crate) async fn unlink(&self, dfid: &Fid, name: Bytes, dir: bool) -> SResult<()> {
         if !self.has(Quirk::NoUnlinkat) {
             let flags = if dir { unlinkat::REMOVEDIR } else { 0 };
-            let msg = Message::Tunlinkat(Tunlinkat {
+            let body = Tunlinkat {
                 dirfid: dfid.id(),
                 name: name.clone(),
                 flags,
-            });
-            match self.session.call(msg).await {
-                Ok(Message::Runlinkat) => return Ok(()),
-                Ok(other) => return Err(unexpected(&other)),
+            };
+            match self.session.call_typed::<kind::Tunlinkat>(body).await {
+                Ok(()) => return Ok(()),
                 Err(e) if unsupported(&e) => self.learn(Quirk::NoUnlinkat),
                 Err(e) => return Err(e),
             }
@@ -179,41 +156,32 @@ impl Ctx {
         new: Bytes,
     ) -> SResult<()> {
         if !self.has(Quirk::NoRenameat) {
-            let msg = Message::Trenameat(Trenameat {
+            let body = Trenameat {
                 olddirfid: olddir.id(),
                 oldname: old.clone(),
                 newdirfid: newdir.id(),
                 newname: new.clone(),
-            });
-            match self.session.call(msg).await {
-                Ok(Message::Rrenameat) => return Ok(()),
-                Ok(other) => return Err(unexpected(&other)),
+            };
+            match self.session.call_typed::<kind::Trenameat>(body).await {
+                Ok(()) => return Ok(()),
                 Err(e) if unsupported(&e) => self.learn(Quirk::NoRenameat),
                 Err(e) => return Err(e),
             }
         }
         let fid = self.walk(olddir, std::slice::from_ref(&old)).await?;
-        let msg = Message::Trename(Trename {
+        let body = Trename {
             fid: fid.id(),
             dfid: newdir.id(),
             name: new,
-        });
-        match self.session.call(msg).await? {
-            Message::Rrename => Ok(()),
-            other => Err(unexpected(&other)),
-        }
+        };
+        self.session.call_typed::<kind::Trename>(body).await
     }
 
     /// The target of the symlink `fid`, verbatim.
     pub(crate) async fn readlink(&self, fid: &Fid) -> SResult<Bytes> {
-        match self
-            .session
-            .call(Message::Treadlink(Treadlink { fid: fid.id() }))
-            .await?
-        {
-            Message::Rreadlink(r) => Ok(r.target),
-            other => Err(unexpected(&other)),
-        }
+        let body = Treadlink { fid: fid.id() };
+        let r = self.session.call_typed::<kind::Treadlink>(body).await?;
+        Ok(r.target)
     }
 
     /// Flushes `fid`: at `.Z` a verified `Tfsyncdur` barrier limited to the fid's inode,
@@ -223,28 +191,24 @@ impl Ctx {
             let bits = fsyncdur::INODE | if datasync { fsyncdur::DATASYNC } else { 0 };
             return self.fsyncdur(fid, bits).await;
         }
-        let msg = Message::Tfsync(Tfsync {
+        let body = Tfsync {
             fid: fid.id(),
             datasync: u32::from(datasync),
-        });
-        match self.session.call(msg).await? {
-            Message::Rfsync => Ok(()),
-            other => Err(unexpected(&other)),
-        }
+        };
+        self.session.call_typed::<kind::Tfsync>(body).await
     }
 
     /// `Tfsyncdur` with the session's durability token. `ESTALE` (the server's lineage is
     /// not the one earlier writes were made under) is returned after adopting the new
     /// lineage, so the caller is told once.
     pub(crate) async fn fsyncdur(&self, fid: &Fid, bits: u32) -> SResult<()> {
-        let msg = Message::Tfsyncdur(Tfsyncdur {
+        let body = Tfsyncdur {
             fid: fid.id(),
             datasync: bits,
             token: self.session.durability_token(),
-        });
-        match self.session.call(msg).await {
-            Ok(Message::Rfsync) => Ok(()),
-            Ok(other) => Err(unexpected(&other)),
+        };
+        match self.session.call_typed::<kind::Tfsyncdur>(body).await {
+            Ok(()) => Ok(()),
             Err(e) => {
                 if crate::ctx::is_errno(&e, errno::ESTALE) {
                     tracing::warn!("durability lineage changed: earlier writes may not be durable");
@@ -268,27 +232,21 @@ impl Ctx {
         if self.dialect() != Dialect::Z {
             return Err(SessionError::Server(errno::EOPNOTSUPP));
         }
-        let msg = Message::Tfallocate(Tfallocate {
+        let body = Tfallocate {
             fid: fid.id(),
             offset,
             length,
             mode,
-        });
-        match self.session.call(msg).await? {
-            Message::Rfallocate => Ok(()),
-            other => Err(unexpected(&other)),
-        }
+        };
+        self.session.call_typed::<kind::Tfallocate>(body).await
     }
 
     /// `Tstatfs` on the attach root.
     pub(crate) async fn statfs(&self) -> SResult<Rstatfs> {
-        let msg = Message::Tstatfs(Tstatfs {
+        let body = Tstatfs {
             fid: self.session.root().id(),
-        });
-        match self.session.call(msg).await? {
-            Message::Rstatfs(r) => Ok(r),
-            other => Err(unexpected(&other)),
-        }
+        };
+        self.session.call_typed::<kind::Tstatfs>(body).await
     }
 
     /// A file-system-wide flush: at `.Z` a verified `Tfsyncdur` barrier without the INODE bit;

@@ -5,7 +5,7 @@ use std::ops::Deref;
 
 use bytes::Bytes;
 use zerofs_9p_proto::consts::getattr;
-use zerofs_9p_proto::{Message, Qid, Stat, Tgetattr};
+use zerofs_9p_proto::{Qid, Stat, Tgetattr, kind};
 use zerofs_session::{Fid, SessionError};
 
 use crate::ctx::{Ctx, SResult};
@@ -105,14 +105,12 @@ impl Ctx {
 
     /// `Tgetattr` of every field.
     pub(crate) async fn getattr(&self, fid: &Fid) -> SResult<Stat> {
-        let msg = Message::Tgetattr(Tgetattr {
+        let body = Tgetattr {
             fid: fid.id(),
             request_mask: getattr::ALL,
-        });
-        match self.session.call(msg).await? {
-            Message::Rgetattr(r) => Ok(r.stat),
-            other => Err(unexpected(&other)),
-        }
+        };
+        let r = self.session.call_typed::<kind::Tgetattr>(body).await?;
+        Ok(r.stat)
     }
 }
 
@@ -123,9 +121,4 @@ pub(crate) fn node_is_dir(fid: &Fid, stat: Option<&Stat>) -> Option<bool> {
         Some(s) => Some(s.mode & mode::S_IFMT == mode::S_IFDIR),
         None => fid.qid().map(|q| q.ty.is_dir()),
     }
-}
-
-/// A reply of the wrong type.
-pub(crate) fn unexpected(m: &Message) -> SessionError {
-    SessionError::Protocol(format!("unexpected reply {}", m.name()))
 }

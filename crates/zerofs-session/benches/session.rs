@@ -172,6 +172,25 @@ fn requests(c: &mut Criterion) {
             })
         })
     });
+    // The same request through the typed call: the reply's body, no `Message` match.
+    let body = Tgetattr {
+        fid: session.root().id(),
+        request_mask: getattr::BASIC,
+    };
+    group.bench_function("getattr_round_trip_typed/1_task", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    session
+                        .call_typed::<kind::Tgetattr>(body.clone())
+                        .await
+                        .expect("getattr");
+                }
+                start.elapsed()
+            })
+        })
+    });
     group.bench_function("getattr_round_trip/32_tasks", |b| {
         b.iter_custom(|iters| {
             let per_task = iters.div_ceil(32);

@@ -12,13 +12,13 @@ use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
 use zerofs_9p_proto::consts::{LINUX_IOHDRSZ, READ_OVERHEAD};
-use zerofs_9p_proto::{Message, Tread, Twrite};
+use zerofs_9p_proto::{Message, Tread, Twrite, kind};
 
 use crate::effects::Effect;
 use crate::error::SessionError;
 use crate::fids::Fid;
 use crate::read_buffer::ReadBuffer;
-use crate::session::{Session, unexpected};
+use crate::session::Session;
 
 impl Session {
     /// The largest read chunk for `fid` right now.
@@ -64,9 +64,7 @@ impl Session {
         let (reply, sink) = self
             .request_into(msg, Effect::None, &[fid.id()], sink)
             .await?;
-        let Message::Rread(r) = reply else {
-            return Err(unexpected(&reply));
-        };
+        let r = crate::typed::reply::<kind::Tread>(reply)?;
         let got = sink.as_ref().map_or(0, BytesMut::len).max(r.data.len());
         if got > count as usize {
             return Err(SessionError::Protocol(format!(
@@ -195,19 +193,22 @@ impl Session {
 
     async fn twrite(&self, fid: &Fid, offset: u64, data: Bytes) -> Result<u32, SessionError> {
         let len = data.len();
-        let msg = Message::Twrite(Twrite {
+        let body = Twrite {
             fid: fid.id(),
             offset,
             data,
-        });
-        match self.request(msg, Effect::None, &[fid.id()]).await? {
-            Message::Rwrite(r) if r.count as usize <= len => Ok(r.count),
-            Message::Rwrite(r) => Err(SessionError::Protocol(format!(
+        };
+        let ids = [fid.id()];
+        let r = self
+            .request_typed::<kind::Twrite>(body, Effect::None, &ids)
+            .await?;
+        if r.count as usize > len {
+            return Err(SessionError::Protocol(format!(
                 "Rwrite of {} bytes for a Twrite of {len}",
                 r.count
-            ))),
-            other => Err(unexpected(&other)),
+            )));
         }
+        Ok(r.count)
     }
 
     /// Writes one chunk, re-splitting it if msize shrank after it was cut.

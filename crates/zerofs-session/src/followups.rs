@@ -13,8 +13,8 @@ use bytes::Bytes;
 use zerofs_9p_proto::consts::errno::ENOENT;
 use zerofs_9p_proto::consts::{NONUNAME, getattr};
 use zerofs_9p_proto::{
-    AttrReply, Frame, Message, MessageType, Qid, Rlcreate, Rlcreateattr, Rlopen, Rlopenatread,
-    Rwalkgetattr, Stat, Tgetattr, Tlopen, Treadlink, Twalk,
+    AttrReply, Frame, Message, MessageType, Qid, Request, Rlcreate, Rlcreateattr, Rlopen,
+    Rlopenatread, Rwalkgetattr, Stat, Tgetattr, Tlopen, Treadlink, Twalk, kind,
 };
 
 use crate::core::Core;
@@ -25,6 +25,7 @@ use crate::error::SessionError;
 use crate::fids::{Binding, Fid};
 use crate::lower::Then;
 use crate::request::{Ticket, exchange};
+use crate::typed::reply;
 use crate::verify::{Check, Evidence, check, proven};
 
 /// What follow-ups inherit from the request they finish.
@@ -54,6 +55,18 @@ async fn send(
         ticket.undeduplicated = true;
     }
     Box::pin(exchange(core, Frame::new(0, message), ticket)).await
+}
+
+/// [`send`] of the request `R`, returning its typed reply.
+async fn send_typed<R: Request>(
+    core: &Arc<Core>,
+    body: R::Body,
+    effect: Effect,
+    fids: &[u32],
+    carry: Carry,
+) -> Result<R::Reply, SessionError> {
+    let answer = send(core, R::message(body), effect, fids, carry).await?;
+    reply::<R>(answer)
 }
 
 /// Looks at what proves an earlier attempt of the resent `request` (answered `ecode`)
@@ -145,11 +158,11 @@ async fn adopt(
     carry: Carry,
 ) -> Option<Rlopen> {
     let generation = core.fids().get(fid)?.generation;
-    let walk = Message::Twalk(Twalk {
+    let walk = Twalk {
         fid: dfid,
         newfid: fid,
         wnames: vec![name.clone()],
-    });
+    };
     let effect = Effect::Bind {
         fid,
         generation,
@@ -163,19 +176,19 @@ async fn adopt(
     } else {
         vec![dfid, fid]
     };
-    match send(core, walk, effect, &fids, carry).await {
-        Ok(Message::Rwalk(w)) if w.wqids.len() == 1 && w.wqids[0].path == want.qid.path => {}
+    match send_typed::<kind::Twalk>(core, walk, effect, &fids, carry).await {
+        Ok(w) if w.wqids.len() == 1 && w.wqids[0].path == want.qid.path => {}
         _ => return None,
     }
     let flags = reopen_flags(flags);
-    let open = Message::Tlopen(Tlopen { fid, flags });
+    let open = Tlopen { fid, flags };
     let effect = Effect::Open {
         fid,
         generation,
         flags,
     };
-    match send(core, open, effect, &[fid], carry).await {
-        Ok(Message::Rlopen(o)) if o.qid.path == want.qid.path => Some(o),
+    match send_typed::<kind::Tlopen>(core, open, effect, &[fid], carry).await {
+        Ok(o) if o.qid.path == want.qid.path => Some(o),
         _ => None,
     }
 }
@@ -198,15 +211,16 @@ async fn walk_child(
         },
     };
     let n = names.len();
-    let walk = Message::Twalk(Twalk {
+    let walk = Twalk {
         fid: dfid,
         newfid: id,
         wnames: names,
-    });
-    match send(core, walk, effect, &[dfid, id], FRESH).await? {
-        Message::Rwalk(w) if w.wqids.len() == n => Ok((fid, w.wqids)),
-        _ => Err(SessionError::Server(ENOENT)),
+    };
+    let w = send_typed::<kind::Twalk>(core, walk, effect, &[dfid, id], FRESH).await?;
+    if w.wqids.len() != n {
+        return Err(SessionError::Server(ENOENT));
     }
+    Ok((fid, w.wqids))
 }
 
 /// Follow-ups that repeat nothing of an earlier attempt.
@@ -231,11 +245,9 @@ async fn stat_child(
 
 /// `Treadlink` of `fid`.
 async fn readlink_of(core: &Arc<Core>, fid: u32) -> Result<Bytes, SessionError> {
-    let msg = Message::Treadlink(Treadlink { fid });
-    match send(core, msg, Effect::None, &[fid], FRESH).await? {
-        Message::Rreadlink(r) => Ok(r.target),
-        other => Err(crate::session::unexpected(&other)),
-    }
+    send_typed::<kind::Treadlink>(core, Treadlink { fid }, Effect::None, &[fid], FRESH)
+        .await
+        .map(|r| r.target)
 }
 
 /// `Tgetattr` of `fid`.
@@ -245,32 +257,30 @@ async fn getattr_of(
     mask: u64,
     carry: Carry,
 ) -> Result<Stat, SessionError> {
-    let msg = Message::Tgetattr(Tgetattr {
+    let body = Tgetattr {
         fid,
         request_mask: mask,
-    });
-    match send(core, msg, Effect::None, &[fid], carry).await? {
-        Message::Rgetattr(r) => Ok(r.stat),
-        other => Err(crate::session::unexpected(&other)),
-    }
+    };
+    send_typed::<kind::Tgetattr>(core, body, Effect::None, &[fid], carry)
+        .await
+        .map(|r| r.stat)
 }
 
-/// Rebuilds the reply of a request lowered for a plainer dialect from the `reply` of what
-/// was sent (a success), with the follow-ups `then` says.
+/// Rebuilds the reply of a request lowered for a plainer dialect from the `answer` to what
+/// was sent (a success), with the follow-ups `then` says: the reply of the request the
+/// caller made (what its typed call extracts), except for `Treaddirattr` (`Then::Nothing`:
+/// answered `Rreaddir`, see `typed.rs`).
 pub(crate) fn finish(
     core: &Arc<Core>,
     then: Then,
-    reply: Message,
+    answer: Message,
     carry: Carry,
 ) -> Boxed<'_, Result<Message, SessionError>> {
     Box::pin(async move {
-        let unexpected = |m: &Message| crate::session::unexpected(m);
         match then {
-            Then::Nothing => Ok(reply),
+            Then::Nothing => Ok(answer),
             Then::WalkGetattr { newfid, names } => {
-                let Message::Rwalk(w) = reply else {
-                    return Err(unexpected(&reply));
-                };
+                let w = reply::<kind::Twalk>(answer)?;
                 // `Twalkgetattr` is all or nothing: a partial walk is the missing name.
                 if w.wqids.len() != names {
                     return Err(SessionError::Server(ENOENT));
@@ -287,30 +297,27 @@ pub(crate) fn finish(
                 flags,
                 prefetch,
             } => {
-                if !matches!(reply, Message::Rwalk(_)) {
-                    return Err(unexpected(&reply));
-                }
-                let open = Message::Tlopen(Tlopen { fid: newfid, flags });
+                reply::<kind::Twalk>(answer)?;
+                let open = Tlopen { fid: newfid, flags };
                 let effect = Effect::Open {
                     fid: newfid,
                     generation,
                     flags,
                 };
-                match send(core, open, effect, &[newfid], carry).await? {
-                    Message::Rlopen(o) if prefetch => Ok(Message::Rlopenatread(Rlopenatread {
+                let o = send_typed::<kind::Tlopen>(core, open, effect, &[newfid], carry).await?;
+                Ok(if prefetch {
+                    Message::Rlopenatread(Rlopenatread {
                         qid: o.qid,
                         iounit: o.iounit,
                         eof: false,
                         data: Bytes::new(),
-                    })),
-                    Message::Rlopen(o) => Ok(Message::Rlopenat(o)),
-                    other => Err(unexpected(&other)),
-                }
+                    })
+                } else {
+                    Message::Rlopenat(o)
+                })
             }
             Then::CreateAt { generation, create } => {
-                if !matches!(reply, Message::Rwalk(_)) {
-                    return Err(unexpected(&reply));
-                }
+                reply::<kind::Twalk>(answer)?;
                 let fid = create.fid;
                 let effect = Effect::Create {
                     fid,
@@ -318,10 +325,7 @@ pub(crate) fn finish(
                     name: create.name.clone(),
                     flags: create.flags,
                 };
-                let c = match send(core, Message::Tlcreate(create), effect, &[fid], carry).await? {
-                    Message::Rlcreate(c) => c,
-                    other => return Err(unexpected(&other)),
-                };
+                let c = send_typed::<kind::Tlcreate>(core, create, effect, &[fid], carry).await?;
                 let stat = getattr_of(core, fid, getattr::ALL, carry).await?;
                 Ok(Message::Rlcreateattr(Rlcreateattr {
                     iounit: c.iounit,

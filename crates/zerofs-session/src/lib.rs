@@ -43,6 +43,7 @@ mod supervisor;
 mod tags;
 mod target;
 mod transport;
+mod typed;
 mod verify;
 
 #[cfg(test)]
@@ -62,3 +63,4 @@ pub use crate::session::Session;
 pub use crate::stats::Stats;
 pub use crate::target::{Target, TargetError};
 pub use crate::transport::{Connector, Transport};
+pub use crate::typed::Entries;

@@ -3,14 +3,14 @@
 use bytes::Bytes;
 use zerofs_9p_proto::consts::{MAXWELEM, getattr};
 use zerofs_9p_proto::{
-    Message, Qid, Rlcreateattr, Rlopen, Rlopenatread, Stat, Tclunk, Tgetattr, Tlcreateattr,
-    Tlopenat, Tlopenatread, Tremove, Twalk, Txattrcreate, Txattrwalk,
+    Message, Qid, Request, Rlcreateattr, Rlopen, Rlopenatread, Stat, Tclunk, Tgetattr,
+    Tlcreateattr, Tlopenat, Tlopenatread, Tremove, Twalk, Txattrcreate, Txattrwalk, kind,
 };
 
 use crate::effects::{BindHow, Effect};
 use crate::error::SessionError;
 use crate::fids::Fid;
-use crate::session::{Session, unexpected};
+use crate::session::Session;
 
 /// The effect of a reply that binds `new` as `how` says.
 fn bind(new: &Fid, how: BindHow) -> Effect {
@@ -22,26 +22,27 @@ fn bind(new: &Fid, how: BindHow) -> Effect {
 }
 
 impl Session {
-    /// Sends `msg`, which uses `src` and creates `new` (bound as `how` says on success).
-    async fn request_new_fid(
+    /// Sends the request `R`, which uses `src` and creates `new` (bound as `how` says on
+    /// success).
+    async fn request_new_fid<R: Request>(
         &self,
-        msg: Message,
+        body: R::Body,
         src: &Fid,
         new: &Fid,
         how: BindHow,
-    ) -> Result<Message, SessionError> {
-        self.request(msg, bind(new, how), &[src.id(), new.id()])
+    ) -> Result<R::Reply, SessionError> {
+        self.request_typed::<R>(body, bind(new, how), &[src.id(), new.id()])
             .await
     }
 
-    /// One walk message from `src` into `dst` (which may equal `src` for an in-place walk).
-    async fn walk_once(
+    /// One walk request `R` (`Twalk` or `Twalkgetattr`) from `src` into `dst` (which may equal
+    /// `src` for an in-place walk).
+    async fn walk_once<R: Request<Body = Twalk>>(
         &self,
         src: u32,
         dst: &Fid,
         names: &[Bytes],
-        with_attr: bool,
-    ) -> Result<Message, SessionError> {
+    ) -> Result<R::Reply, SessionError> {
         let effect = bind(
             dst,
             BindHow::Walk {
@@ -54,17 +55,12 @@ impl Session {
             newfid: dst.id(),
             wnames: names.to_vec(),
         };
-        let msg = if with_attr {
-            Message::Twalkgetattr(body)
-        } else {
-            Message::Twalk(body)
-        };
         let fids = if src == dst.id() {
             vec![src]
         } else {
             vec![src, dst.id()]
         };
-        self.request(msg, effect, &fids).await
+        self.request_typed::<R>(body, effect, &fids).await
     }
 
     /// Walks `names` from `fid` into a new fid, in messages of at most 16 names (the first
@@ -80,18 +76,14 @@ impl Session {
         }
         for (i, chunk) in chunks.iter().enumerate() {
             let src = if i == 0 { fid.id() } else { new.id() };
-            match self.walk_once(src, &new, chunk, false).await? {
-                Message::Rwalk(w) => {
-                    let full = w.wqids.len() == chunk.len();
-                    qids.extend(w.wqids);
-                    if !full {
-                        return Err(SessionError::PartialWalk {
-                            walked: qids.len(),
-                            requested: names.len(),
-                        });
-                    }
-                }
-                other => return Err(unexpected(&other)),
+            let w = self.walk_once::<kind::Twalk>(src, &new, chunk).await?;
+            let full = w.wqids.len() == chunk.len();
+            qids.extend(w.wqids);
+            if !full {
+                return Err(SessionError::PartialWalk {
+                    walked: qids.len(),
+                    requested: names.len(),
+                });
             }
         }
         Ok((new, qids))
@@ -111,47 +103,43 @@ impl Session {
     ) -> Result<(Fid, Stat), SessionError> {
         if !self.dialect().has_gen1() {
             let (new, _) = self.walk(fid, names).await?;
-            let msg = Message::Tgetattr(Tgetattr {
+            let body = Tgetattr {
                 fid: new.id(),
                 request_mask: getattr::ALL,
-            });
-            return match self.request(msg, Effect::None, &[new.id()]).await? {
-                Message::Rgetattr(r) => Ok((new, r.stat)),
-                other => Err(unexpected(&other)),
             };
+            let ids = [new.id()];
+            let r = self
+                .request_typed::<kind::Tgetattr>(body, Effect::None, &ids)
+                .await?;
+            return Ok((new, r.stat));
         }
         let new = self.alloc_fid();
         let split = names.len().saturating_sub(MAXWELEM);
         let (head, tail) = names.split_at(split);
         let mut src = fid.id();
         for chunk in head.chunks(MAXWELEM) {
-            match self.walk_once(src, &new, chunk, false).await? {
-                Message::Rwalk(w) if w.wqids.len() == chunk.len() => src = new.id(),
-                Message::Rwalk(w) => {
-                    return Err(SessionError::PartialWalk {
-                        walked: w.wqids.len(),
-                        requested: names.len(),
-                    });
-                }
-                other => return Err(unexpected(&other)),
+            let w = self.walk_once::<kind::Twalk>(src, &new, chunk).await?;
+            if w.wqids.len() != chunk.len() {
+                return Err(SessionError::PartialWalk {
+                    walked: w.wqids.len(),
+                    requested: names.len(),
+                });
             }
+            src = new.id();
         }
-        match self.walk_once(src, &new, tail, true).await? {
-            Message::Rwalkgetattr(r) => Ok((new, r.stat)),
-            other => Err(unexpected(&other)),
-        }
+        let r = self
+            .walk_once::<kind::Twalkgetattr>(src, &new, tail)
+            .await?;
+        Ok((new, r.stat))
     }
 
     /// Opens `fid` (`Tlopen`); replay reopens it with the same flags minus TRUNC/CREAT/EXCL.
     pub async fn lopen(&self, fid: &Fid, flags: u32) -> Result<Rlopen, SessionError> {
-        let msg = Message::Tlopen(zerofs_9p_proto::Tlopen {
+        let body = zerofs_9p_proto::Tlopen {
             fid: fid.id(),
             flags,
-        });
-        match self.call(msg).await? {
-            Message::Rlopen(r) => Ok(r),
-            other => Err(unexpected(&other)),
-        }
+        };
+        self.call_typed::<kind::Tlopen>(body).await
     }
 
     /// Creates and opens `name` in the directory `fid` (`Tlcreate`): `fid` becomes the file.
@@ -163,20 +151,18 @@ impl Session {
         mode: u32,
         gid: u32,
     ) -> Result<Rlopen, SessionError> {
-        let msg = Message::Tlcreate(zerofs_9p_proto::Tlcreate {
+        let body = zerofs_9p_proto::Tlcreate {
             fid: fid.id(),
             name,
             flags,
             mode,
             gid,
-        });
-        match self.call(msg).await? {
-            Message::Rlcreate(r) => Ok(Rlopen {
-                qid: r.qid,
-                iounit: r.iounit,
-            }),
-            other => Err(unexpected(&other)),
-        }
+        };
+        let r = self.call_typed::<kind::Tlcreate>(body).await?;
+        Ok(Rlopen {
+            qid: r.qid,
+            iounit: r.iounit,
+        })
     }
 
     /// Clones and opens `fid` in one round trip (gen 2 `Tlopenat`).
@@ -186,15 +172,15 @@ impl Session {
             src: fid.id(),
             flags,
         };
-        let msg = Message::Tlopenat(Tlopenat {
+        let body = Tlopenat {
             fid: fid.id(),
             newfid: new.id(),
             flags,
-        });
-        match self.request_new_fid(msg, fid, &new, how).await? {
-            Message::Rlopenat(r) => Ok((new, r)),
-            other => Err(unexpected(&other)),
-        }
+        };
+        let r = self
+            .request_new_fid::<kind::Tlopenat>(body, fid, &new, how)
+            .await?;
+        Ok((new, r))
     }
 
     /// Clones and opens `fid` and reads up to `count` bytes from offset 0 in one round trip
@@ -212,17 +198,16 @@ impl Session {
             src: fid.id(),
             flags,
         };
-        let mut msg = Message::Tlopenatread(Tlopenatread {
+        let body = Tlopenatread {
             fid: fid.id(),
             newfid: new.id(),
             flags,
-            count,
-        });
-        crate::request::clamp_reply_count(&mut msg, self.msize());
-        match self.request_new_fid(msg, fid, &new, how).await? {
-            Message::Rlopenatread(r) => Ok((new, r)),
-            other => Err(unexpected(&other)),
-        }
+            count: count.min(crate::request::lopenatread_limit(self.msize())),
+        };
+        let r = self
+            .request_new_fid::<kind::Tlopenatread>(body, fid, &new, how)
+            .await?;
+        Ok((new, r))
     }
 
     /// Creates and opens `name` under the directory `dfid` on a new fid, returning its stat
@@ -241,33 +226,33 @@ impl Session {
             name: name.clone(),
             flags,
         };
-        let msg = Message::Tlcreateattr(Tlcreateattr {
+        let body = Tlcreateattr {
             dfid: dfid.id(),
             newfid: new.id(),
             name,
             flags,
             mode,
             gid,
-        });
-        match self.request_new_fid(msg, dfid, &new, how).await? {
-            Message::Rlcreateattr(r) => Ok((new, r)),
-            other => Err(unexpected(&other)),
-        }
+        };
+        let r = self
+            .request_new_fid::<kind::Tlcreateattr>(body, dfid, &new, how)
+            .await?;
+        Ok((new, r))
     }
 
     /// Opens an extended attribute (`name` empty = the list) on a new fid; returns its size.
     /// Xattr fids are not restored by replay (they become stale).
     pub async fn xattrwalk(&self, fid: &Fid, name: Bytes) -> Result<(Fid, u64), SessionError> {
         let new = self.alloc_fid();
-        let msg = Message::Txattrwalk(Txattrwalk {
+        let body = Txattrwalk {
             fid: fid.id(),
             newfid: new.id(),
             name,
-        });
-        match self.request_new_fid(msg, fid, &new, BindHow::Xattr).await? {
-            Message::Rxattrwalk(r) => Ok((new, r.size)),
-            other => Err(unexpected(&other)),
-        }
+        };
+        let r = self
+            .request_new_fid::<kind::Txattrwalk>(body, fid, &new, BindHow::Xattr)
+            .await?;
+        Ok((new, r.size))
     }
 
     /// Turns `fid` into an extended attribute being written (`Txattrcreate`): write exactly
@@ -281,16 +266,13 @@ impl Session {
         size: u64,
         flags: u32,
     ) -> Result<(), SessionError> {
-        let msg = Message::Txattrcreate(Txattrcreate {
+        let body = Txattrcreate {
             fid: fid.id(),
             name,
             attr_size: size,
             flags,
-        });
-        match self.call(msg).await? {
-            Message::Rxattrcreate => Ok(()),
-            other => Err(unexpected(&other)),
-        }
+        };
+        self.call_typed::<kind::Txattrcreate>(body).await
     }
 
     /// Releases `fid` with a `Tclunk` and waits for the answer (servers apply a written

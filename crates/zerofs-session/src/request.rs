@@ -516,14 +516,23 @@ async fn wait_for_conn(
 
 /// Lowers the count of a read-like request so that its reply fits in `msize`.
 pub(crate) fn clamp_reply_count(m: &mut Message, msize: u32) {
-    use zerofs_9p_proto::consts::{LINUX_IOHDRSZ, LOPENATREAD_OVERHEAD};
+    use zerofs_9p_proto::consts::LINUX_IOHDRSZ;
     let (count, overhead) = match m {
         Message::Tread(r) => (&mut r.count, LINUX_IOHDRSZ),
         Message::Treaddir(r) | Message::Treaddirattr(r) => (&mut r.count, LINUX_IOHDRSZ),
-        Message::Tlopenatread(r) => (&mut r.count, LOPENATREAD_OVERHEAD.max(LINUX_IOHDRSZ)),
+        Message::Tlopenatread(r) => {
+            r.count = r.count.min(lopenatread_limit(msize));
+            return;
+        }
         _ => return,
     };
     *count = (*count).min(msize.saturating_sub(overhead));
+}
+
+/// The largest prefetch a `Tlopenatread` may ask for in `msize`.
+pub(crate) fn lopenatread_limit(msize: u32) -> u32 {
+    use zerofs_9p_proto::consts::{LINUX_IOHDRSZ, LOPENATREAD_OVERHEAD};
+    msize.saturating_sub(LOPENATREAD_OVERHEAD.max(LINUX_IOHDRSZ))
 }
 
 /// One attempt on one connection, without resending (negotiation and replay). `Rlerror` is

@@ -10,7 +10,7 @@ use futures::FutureExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 use zerofs_9p_proto::consts::{NOFID, READ_OVERHEAD};
-use zerofs_9p_proto::{Dialect, Envelope, Frame, Message, Qid, Tattach};
+use zerofs_9p_proto::{Dialect, Envelope, Frame, Message, Qid, Tattach, kind};
 
 use crate::conn::Conn;
 use crate::core::{Core, Death, Link};
@@ -344,24 +344,20 @@ impl Session {
     /// later barriers: called after a barrier failed with `ESTALE` and the caller was told
     /// that earlier writes may not be durable.
     pub async fn refresh_lineage(&self) -> Result<Lineage, SessionError> {
-        match self.call(Message::Tgetlineage).await? {
-            Message::Rgetlineage(r) => {
-                let l = Lineage {
-                    token: r.token,
-                    writer_epoch: r.writer_epoch,
-                };
-                *self
-                    .shared
-                    .lineage
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()) = Some(l);
-                self.shared
-                    .durability_token
-                    .store(l.token, Ordering::Release);
-                Ok(l)
-            }
-            other => Err(unexpected(&other)),
-        }
+        let r = self.call_typed::<kind::Tgetlineage>(()).await?;
+        let l = Lineage {
+            token: r.token,
+            writer_epoch: r.writer_epoch,
+        };
+        *self
+            .shared
+            .lineage
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(l);
+        self.shared
+            .durability_token
+            .store(l.token, Ordering::Release);
+        Ok(l)
     }
 
     /// Whether a connection is published right now.
@@ -525,22 +521,19 @@ impl Session {
             generation: fid.generation(),
             how,
         };
-        let msg = Message::Tattach(Tattach {
+        let body = Tattach {
             fid: fid.id(),
             afid: NOFID,
             uname,
             aname,
             n_uname,
-        });
-        match self.request(msg, effect, &[fid.id()]).await? {
-            Message::Rattach(r) => Ok((fid, r.qid)),
-            other => Err(unexpected(&other)),
-        }
+        };
+        let ids = [fid.id()];
+        let r = self
+            .request_typed::<kind::Tattach>(body, effect, &ids)
+            .await?;
+        Ok((fid, r.qid))
     }
-}
-
-pub(crate) fn unexpected(m: &Message) -> SessionError {
-    SessionError::Protocol(format!("unexpected reply {}", m.name()))
 }
 
 /// Bytes a request may buffer: the request plus the largest reply it can bring.

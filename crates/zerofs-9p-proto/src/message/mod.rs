@@ -1,6 +1,11 @@
 //! Message types and the [`Message`] enum: one variant per 9P2000.L or ZeroFS message.
+//!
+//! One table (`messages!` below) defines every variant; a request's row also names its reply
+//! (`Tgetattr(Tgetattr) = Tgetattr => Rgetattr`), from which the [`kind`] markers and their
+//! [`Variant`] and [`Request`] impls are generated.
 
 mod standard;
+mod typed;
 mod zerofs;
 
 use core::fmt;
@@ -8,6 +13,7 @@ use core::fmt;
 use bytes::{BufMut, Bytes};
 
 pub use self::standard::*;
+pub use self::typed::{ReplyError, Request, Variant};
 pub use self::zerofs::*;
 use crate::coding::Source;
 use crate::dialect::Dialect;
@@ -160,7 +166,7 @@ const fn z_rebind(dialect: Dialect) -> bool {
 }
 
 macro_rules! messages {
-    ($( $(#[$doc:meta])* $variant:ident $(($body:ty))? = $ty:ident $(where $guard:path)?; )*) => {
+    ($( $(#[$doc:meta])* $variant:ident $(($body:ty))? = $ty:ident $(where $guard:path)? $(=> $reply:ident)?; )*) => {
         /// A 9P message: one variant per message, with typed fields.
         ///
         /// Bodies equal to a standard message's reuse its struct (`Twalkgetattr(Twalk)`); empty
@@ -222,7 +228,63 @@ macro_rules! messages {
                 )* }
             }
         }
+
+        /// Every [`Message`] variant as a type, for [`Variant`] and [`Request`]: the markers
+        /// name messages at compile time (`kind::Tgetattr` is answered by `kind::Rgetattr`)
+        /// and are never constructed.
+        pub mod kind {
+            $(
+                #[doc = concat!("The `", stringify!($variant), "` variant of [`Message`](crate::Message).")]
+                #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+                pub enum $variant {}
+            )*
+        }
+
+        $(
+            impl Variant for kind::$variant {
+                type Body = messages!(@body $($body)?);
+                const TYPE: MessageType = MessageType::$ty;
+
+                #[allow(unused_variables, clippy::unused_unit)]
+                fn wrap(body: Self::Body) -> Message {
+                    messages!(@wrap body $variant $($body)?)
+                }
+
+                #[allow(clippy::result_large_err)] // see the trait
+                fn unwrap(message: Message) -> core::result::Result<Self::Body, Message> {
+                    match message {
+                        messages!(@pat b $variant $($body)?) => Ok(messages!(@unit b $($body)?)),
+                        other => Err(other),
+                    }
+                }
+            }
+
+            $(
+                impl Request for kind::$variant {
+                    type Reply = <kind::$reply as Variant>::Body;
+                    const REPLY: MessageType = <kind::$reply as Variant>::TYPE;
+
+                    fn reply(answer: Message) -> core::result::Result<Self::Reply, ReplyError> {
+                        self::typed::reply_of::<Self, kind::$reply>(answer)
+                    }
+                }
+            )?
+        )*
+
+        /// Every request of the table with the reply its row names (checked against
+        /// [`MessageType::reply`] by the tests).
+        #[cfg(test)]
+        pub(crate) const REQUEST_REPLIES: &[(MessageType, MessageType)] = &[
+            $( $( (MessageType::$ty, <kind::$reply as Variant>::TYPE), )? )*
+        ];
     };
+
+    (@body $body:ty) => { $body };
+    (@body) => { () };
+    (@wrap $b:ident $variant:ident $body:ty) => { Message::$variant($b) };
+    (@wrap $b:ident $variant:ident) => { Message::$variant };
+    (@unit $b:ident $body:ty) => { $b };
+    (@unit $b:ident) => { () };
 
     (@pat $b:ident $variant:ident $body:ty) => { Message::$variant($b) };
     (@pat $b:ident $variant:ident) => { Message::$variant };
@@ -245,171 +307,171 @@ messages! {
     /// Error reply to any request.
     Rlerror(Rlerror) = Rlerror;
     /// File system statistics.
-    Tstatfs(Tstatfs) = Tstatfs;
+    Tstatfs(Tstatfs) = Tstatfs => Rstatfs;
     /// Reply to `Tstatfs`.
     Rstatfs(Rstatfs) = Rstatfs;
     /// Open a fid.
-    Tlopen(Tlopen) = Tlopen;
+    Tlopen(Tlopen) = Tlopen => Rlopen;
     /// Reply to `Tlopen`.
     Rlopen(Rlopen) = Rlopen;
     /// Create and open a file.
-    Tlcreate(Tlcreate) = Tlcreate;
+    Tlcreate(Tlcreate) = Tlcreate => Rlcreate;
     /// Reply to `Tlcreate`.
     Rlcreate(Rlcreate) = Rlcreate;
     /// Create a symlink.
-    Tsymlink(Tsymlink) = Tsymlink;
+    Tsymlink(Tsymlink) = Tsymlink => Rsymlink;
     /// Reply to `Tsymlink`.
     Rsymlink(Rsymlink) = Rsymlink;
     /// Create a device node, fifo or socket.
-    Tmknod(Tmknod) = Tmknod;
+    Tmknod(Tmknod) = Tmknod => Rmknod;
     /// Reply to `Tmknod`.
     Rmknod(Rmknod) = Rmknod;
     /// Move a file by fid.
-    Trename(Trename) = Trename;
+    Trename(Trename) = Trename => Rrename;
     /// Reply to `Trename`.
     Rrename = Rrename;
     /// Read a symlink.
-    Treadlink(Treadlink) = Treadlink;
+    Treadlink(Treadlink) = Treadlink => Rreadlink;
     /// Reply to `Treadlink`.
     Rreadlink(Rreadlink) = Rreadlink;
     /// Get attributes.
-    Tgetattr(Tgetattr) = Tgetattr;
+    Tgetattr(Tgetattr) = Tgetattr => Rgetattr;
     /// Reply to `Tgetattr`.
     Rgetattr(Rgetattr) = Rgetattr;
     /// Set attributes.
-    Tsetattr(Tsetattr) = Tsetattr;
+    Tsetattr(Tsetattr) = Tsetattr => Rsetattr;
     /// Reply to `Tsetattr`.
     Rsetattr = Rsetattr;
     /// Open an extended attribute for reading.
-    Txattrwalk(Txattrwalk) = Txattrwalk;
+    Txattrwalk(Txattrwalk) = Txattrwalk => Rxattrwalk;
     /// Reply to `Txattrwalk`.
     Rxattrwalk(Rxattrwalk) = Rxattrwalk;
     /// Prepare to write an extended attribute.
-    Txattrcreate(Txattrcreate) = Txattrcreate;
+    Txattrcreate(Txattrcreate) = Txattrcreate => Rxattrcreate;
     /// Reply to `Txattrcreate`.
     Rxattrcreate = Rxattrcreate;
     /// Read directory entries.
-    Treaddir(Treaddir) = Treaddir;
+    Treaddir(Treaddir) = Treaddir => Rreaddir;
     /// Reply to `Treaddir`.
     Rreaddir(Rreaddir) = Rreaddir;
     /// Flush a file to storage.
-    Tfsync(Tfsync) = Tfsync;
+    Tfsync(Tfsync) = Tfsync => Rfsync;
     /// Reply to `Tfsync` and `Tfsyncdur`.
     Rfsync = Rfsync;
     /// Take or release a byte-range lock.
-    Tlock(Tlock) = Tlock;
+    Tlock(Tlock) = Tlock => Rlock;
     /// Reply to `Tlock`.
     Rlock(Rlock) = Rlock;
     /// Test for a conflicting lock.
-    Tgetlock(Tgetlock) = Tgetlock;
+    Tgetlock(Tgetlock) = Tgetlock => Rgetlock;
     /// Reply to `Tgetlock`.
     Rgetlock(Rgetlock) = Rgetlock;
     /// Create a hard link.
-    Tlink(Tlink) = Tlink;
+    Tlink(Tlink) = Tlink => Rlink;
     /// Reply to `Tlink`.
     Rlink = Rlink;
     /// Create a directory.
-    Tmkdir(Tmkdir) = Tmkdir;
+    Tmkdir(Tmkdir) = Tmkdir => Rmkdir;
     /// Reply to `Tmkdir`.
     Rmkdir(Rmkdir) = Rmkdir;
     /// Rename by directory and name.
-    Trenameat(Trenameat) = Trenameat;
+    Trenameat(Trenameat) = Trenameat => Rrenameat;
     /// Reply to `Trenameat`.
     Rrenameat = Rrenameat;
     /// Remove by directory and name.
-    Tunlinkat(Tunlinkat) = Tunlinkat;
+    Tunlinkat(Tunlinkat) = Tunlinkat => Runlinkat;
     /// Reply to `Tunlinkat`.
     Runlinkat = Runlinkat;
     /// Negotiate version and msize.
-    Tversion(Tversion) = Tversion;
+    Tversion(Tversion) = Tversion => Rversion;
     /// Reply to `Tversion`.
     Rversion(Rversion) = Rversion;
     /// Authenticate.
-    Tauth(Tauth) = Tauth;
+    Tauth(Tauth) = Tauth => Rauth;
     /// Reply to `Tauth`.
     Rauth(Rauth) = Rauth;
     /// Attach to a file tree.
-    Tattach(Tattach) = Tattach;
+    Tattach(Tattach) = Tattach => Rattach;
     /// Reply to `Tattach`.
     Rattach(Rattach) = Rattach;
     /// Abort a request.
-    Tflush(Tflush) = Tflush;
+    Tflush(Tflush) = Tflush => Rflush;
     /// Reply to `Tflush`.
     Rflush = Rflush;
     /// Walk names from a fid.
-    Twalk(Twalk) = Twalk;
+    Twalk(Twalk) = Twalk => Rwalk;
     /// Reply to `Twalk`.
     Rwalk(Rwalk) = Rwalk;
     /// Read from an open fid.
-    Tread(Tread) = Tread;
+    Tread(Tread) = Tread => Rread;
     /// Reply to `Tread`.
     Rread(Rread) = Rread;
     /// Write to an open fid.
-    Twrite(Twrite) = Twrite;
+    Twrite(Twrite) = Twrite => Rwrite;
     /// Reply to `Twrite`.
     Rwrite(Rwrite) = Rwrite;
     /// Forget a fid.
-    Tclunk(Tclunk) = Tclunk;
+    Tclunk(Tclunk) = Tclunk => Rclunk;
     /// Reply to `Tclunk`.
     Rclunk = Rclunk;
     /// Remove a file by fid.
-    Tremove(Tremove) = Tremove;
+    Tremove(Tremove) = Tremove => Rremove;
     /// Reply to `Tremove`.
     Rremove = Rremove;
     /// `.Z`: allocate, punch or zero a range.
-    Tfallocate(Tfallocate) = Tfallocate;
+    Tfallocate(Tfallocate) = Tfallocate => Rfallocate;
     /// Reply to `Tfallocate`.
     Rfallocate = Rfallocate;
     /// `.Z`: clone, open and prefetch.
-    Tlopenatread(Tlopenatread) = Tlopenatread;
+    Tlopenatread(Tlopenatread) = Tlopenatread => Rlopenatread;
     /// Reply to `Tlopenatread`.
     Rlopenatread(Rlopenatread) = Rlopenatread;
     /// `.Z`: verified durability barrier (answered by `Rfsync`).
-    Tfsyncdur(Tfsyncdur) = Tfsyncdur;
+    Tfsyncdur(Tfsyncdur) = Tfsyncdur => Rfsync;
     /// `.Z`: ask for the lineage token and writer epoch.
-    Tgetlineage = Tgetlineage;
+    Tgetlineage = Tgetlineage => Rgetlineage;
     /// Reply to `Tgetlineage`.
     Rgetlineage(Rgetlineage) = Rgetlineage;
     /// Gen 2: clone and open.
-    Tlopenat(Tlopenat) = Tlopenat;
+    Tlopenat(Tlopenat) = Tlopenat => Rlopenat;
     /// Reply to `Tlopenat`.
     Rlopenat(Rlopen) = Rlopenat;
     /// Gen 2: create and open on a new fid, with the stat.
-    Tlcreateattr(Tlcreateattr) = Tlcreateattr;
+    Tlcreateattr(Tlcreateattr) = Tlcreateattr => Rlcreateattr;
     /// Reply to `Tlcreateattr`.
     Rlcreateattr(Rlcreateattr) = Rlcreateattr;
     /// Gen 2: `Tmkdir` returning the stat.
-    Tmkdirattr(Tmkdir) = Tmkdirattr;
+    Tmkdirattr(Tmkdir) = Tmkdirattr => Rmkdirattr;
     /// Reply to `Tmkdirattr`.
     Rmkdirattr(AttrReply) = Rmkdirattr;
     /// Gen 2: `Tsymlink` returning the stat.
-    Tsymlinkattr(Tsymlink) = Tsymlinkattr;
+    Tsymlinkattr(Tsymlink) = Tsymlinkattr => Rsymlinkattr;
     /// Reply to `Tsymlinkattr`.
     Rsymlinkattr(AttrReply) = Rsymlinkattr;
     /// Gen 2: `Tmknod` returning the stat.
-    Tmknodattr(Tmknod) = Tmknodattr;
+    Tmknodattr(Tmknod) = Tmknodattr => Rmknodattr;
     /// Reply to `Tmknodattr`.
     Rmknodattr(AttrReply) = Rmknodattr;
     /// Gen 2: `Tlink` returning the target's stat.
-    Tlinkattr(Tlink) = Tlinkattr;
+    Tlinkattr(Tlink) = Tlinkattr => Rlinkattr;
     /// Reply to `Tlinkattr`.
     Rlinkattr(AttrReply) = Rlinkattr;
     /// Gen 2: `Tsetattr` returning the stat.
-    Tsetattrattr(Tsetattr) = Tsetattrattr;
+    Tsetattrattr(Tsetattr) = Tsetattrattr => Rsetattrattr;
     /// Reply to `Tsetattrattr`.
     Rsetattrattr(AttrReply) = Rsetattrattr;
     /// Gen 1 / gen 2 layout of `Trebind`.
-    Trebind(Trebind) = Trebind where legacy_rebind;
+    Trebind(Trebind) = Trebind where legacy_rebind => Rrebind;
     /// `.Z` layout of `Trebind`.
-    TrebindZ(TrebindZ) = Trebind where z_rebind;
+    TrebindZ(TrebindZ) = Trebind where z_rebind => Rrebind;
     /// Reply to `Trebind`.
     Rrebind(Rrebind) = Rrebind;
     /// Gen 1: all-or-nothing walk returning the stat.
-    Twalkgetattr(Twalk) = Twalkgetattr;
+    Twalkgetattr(Twalk) = Twalkgetattr => Rwalkgetattr;
     /// Reply to `Twalkgetattr`.
     Rwalkgetattr(Rwalkgetattr) = Rwalkgetattr;
     /// Gen 1: readdir with stats.
-    Treaddirattr(Treaddir) = Treaddirattr;
+    Treaddirattr(Treaddir) = Treaddirattr => Rreaddirattr;
     /// Reply to `Treaddirattr`.
     Rreaddirattr(Rreaddirattr) = Rreaddirattr;
 }
@@ -460,6 +522,7 @@ impl Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Stat;
 
     #[test]
     fn ids_round_trip_and_reply_types_pair_up() {
@@ -489,6 +552,88 @@ mod tests {
                 .iter()
                 .filter(|t| t.is_mutation())
                 .all(|t| t.is_request())
+        );
+    }
+
+    #[test]
+    fn the_table_pairs_every_request_with_its_reply() {
+        let requests = MessageType::ALL.iter().filter(|t| t.is_request()).count();
+        // Trebind has two layouts (two rows, one type byte).
+        assert_eq!(REQUEST_REPLIES.len(), requests + 1);
+        for &(request, reply) in REQUEST_REPLIES {
+            assert_eq!(request.reply(), Some(reply), "{request}");
+        }
+        assert_eq!(<kind::Tfsyncdur as Request>::REPLY, MessageType::Rfsync);
+        assert_eq!(<kind::TrebindZ as Request>::REPLY, MessageType::Rrebind);
+    }
+
+    #[test]
+    fn a_request_goes_into_its_variant_and_its_reply_comes_out() {
+        let body = Tgetattr {
+            fid: 3,
+            request_mask: 0x7ff,
+        };
+        assert_eq!(
+            kind::Tgetattr::message(body.clone()),
+            Message::Tgetattr(body)
+        );
+        let r = Rgetattr {
+            valid: 1,
+            stat: Stat::default(),
+        };
+        assert_eq!(kind::Tgetattr::reply(Message::Rgetattr(r.clone())), Ok(r));
+        // Empty bodies on both sides.
+        assert_eq!(kind::Tgetlineage::message(()), Message::Tgetlineage);
+        assert_eq!(kind::Trename::reply(Message::Rrename), Ok(()));
+        // A shared body struct lands in the variant the marker names.
+        let mkdir = Tmkdir::default();
+        assert_eq!(
+            kind::Tmkdirattr::message(mkdir.clone()),
+            Message::Tmkdirattr(mkdir)
+        );
+    }
+
+    #[test]
+    fn rlerror_is_the_server_error_and_a_wrong_reply_is_unexpected() {
+        assert_eq!(
+            kind::Tgetattr::reply(Message::error(13)),
+            Err(ReplyError::Server(13))
+        );
+        assert_eq!(
+            kind::Tunlinkat::reply(Message::error(2)),
+            Err(ReplyError::Server(2))
+        );
+        assert_eq!(
+            kind::Tgetattr::reply(Message::Rclunk),
+            Err(ReplyError::Unexpected {
+                request: MessageType::Tgetattr,
+                reply: MessageType::Rclunk
+            })
+        );
+        // Same body struct, other variant: still the wrong reply.
+        assert_eq!(
+            kind::Tmkdirattr::reply(Message::Rsymlinkattr(AttrReply::default())),
+            Err(ReplyError::Unexpected {
+                request: MessageType::Tmkdirattr,
+                reply: MessageType::Rsymlinkattr
+            })
+        );
+        assert_eq!(
+            kind::Trename::reply(Message::Rrenameat),
+            Err(ReplyError::Unexpected {
+                request: MessageType::Trename,
+                reply: MessageType::Rrenameat
+            })
+        );
+        // A request is no answer to itself.
+        assert!(kind::Tflush::reply(Message::Tflush(Tflush::default())).is_err());
+        assert_eq!(
+            ReplyError::Unexpected {
+                request: MessageType::Tgetattr,
+                reply: MessageType::Rclunk
+            }
+            .to_string(),
+            "Rclunk does not answer Tgetattr"
         );
     }
 
