@@ -75,8 +75,8 @@ struct Slot {
     /// A `Tflush` naming this slot's tag is in flight: the tag stays reserved until its
     /// answer, even if this request's own reply comes first (PROTOCOL §5.3).
     flushing: bool,
-    /// For a `Tflush`: the tag it flushes.
-    flushes: Option<u16>,
+    /// For a `Tflush`: the tag and the id of the request it flushes.
+    flushes: Option<(u16, u64)>,
     /// The request's identity on this connection (tags are reused, ids never).
     id: u64,
     /// When the request is late (see `overdue.rs`); `None` without a request timeout.
@@ -455,13 +455,14 @@ impl Conn {
         if slot.flushing || !flushable(slot) {
             return;
         }
+        let old_id = slot.id;
         let Some(ftag) = inner.tags.alloc() else {
             return;
         };
         let msg = Message::Tflush(zerofs_9p_proto::Tflush { oldtag: tag });
         if self.queue_background(inner, ftag, msg, Effect::None, false) {
             if let Some(f) = inner.slots.get_mut(&ftag) {
-                f.flushes = Some(tag);
+                f.flushes = Some((tag, old_id));
             }
             if let Some(slot) = inner.slots.get_mut(&tag) {
                 slot.flushing = true;
@@ -501,7 +502,7 @@ impl Conn {
         if !slot.flushing {
             inner.tags.free(tag);
         }
-        if let Some(old) = slot.flushes {
+        if let Some((old, _)) = slot.flushes {
             self.settle_flush(&mut inner, old);
         }
         self.core.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -530,7 +531,9 @@ impl Conn {
     /// its caller as lost: a cancelled caller's ticket, and so its permits and fid references,
     /// comes back now; an overdue request's caller resends it); `Rlerror` means the server
     /// does not flush, which the session remembers.
-    fn flush_answered(&self, old: u16, reply: &Message) {
+    /// Only the request the flush named is retired: if its reply came first, the tag was
+    /// freed when the flush was settled and may name another request by now.
+    fn flush_answered(&self, (old, old_id): (u16, u64), reply: &Message) {
         if !matches!(reply, Message::Rflush) {
             self.core.flush_refused.store(true, Ordering::Relaxed);
             tracing::debug!(conn = self.id, "server refuses Tflush; not asking again");
@@ -538,7 +541,12 @@ impl Conn {
         }
         let retired = {
             let mut inner = self.inner();
-            let slot = inner.slots.remove(&old);
+            let named = inner.slots.get(&old).is_some_and(|s| s.id == old_id);
+            let slot = if named {
+                inner.slots.remove(&old)
+            } else {
+                None
+            };
             if slot.is_some() {
                 inner.tags.free(old);
                 self.core.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
