@@ -5,8 +5,9 @@
 //! generation the input picks), `Tgetlineage` and `Tattach` properly, and every other request
 //! as the input says: a well-formed reply, an error, a reply of the right type with arbitrary
 //! contents, a frame of any type with arbitrary body bytes, arbitrary bytes injected before
-//! the reply, a reply with a byte flipped, a delay, or a closed connection. Once the input is
-//! used up it answers every request well, so every call can finish.
+//! the reply, a reply with a byte flipped, a delay, no answer at all (while it goes on
+//! answering everything else, liveness probes included), or a closed connection. Once the
+//! input is used up it answers every request well, so every call can finish.
 //!
 //! Input layout: byte 0 picks the server generation, the msize and whether the operations run
 //! one after another or all at once; byte 1 (mod 17) is the number of operations; the next
@@ -15,7 +16,8 @@
 //! script, one directive per request.
 //!
 //! Checked: nothing panics (in the session or here), every call returns within a day of
-//! simulated time (a current-thread runtime with paused time: sleeps and timeouts cost
+//! simulated time, plus the longest recovery of an unanswered request (64 request timeouts)
+//! for every directive (a current-thread runtime with paused time: sleeps and timeouts cost
 //! nothing, so a hung call is a failure, not a slow input), every error renders, and no error
 //! blames the caller for what the server did (`Usage`, `Encode`), and the frames the session
 //! writes always decode.
@@ -59,8 +61,20 @@ impl std::ops::AddAssign for SessionOutcome {
     }
 }
 
-/// How long (simulated) the whole script may take before a call counts as hung.
+/// How long (simulated) the whole script may take before a call counts as hung, on top of
+/// [`per_directive`] for each directive.
 const BOUND: Duration = Duration::from_secs(24 * 3600);
+
+/// The longest a directive may delay the script: an unanswered request is recovered within
+/// its request timeout (doubled per earlier recovery, up to 64×), the liveness window of its
+/// flush, and a reconnect.
+fn per_directive(o: &Options) -> Duration {
+    o.request_timeout.unwrap_or_default() * 64
+        + o.liveness_timeout * 2
+        + o.stall_timeout.unwrap_or_default()
+        + o.backoff.cap
+        + o.probe_timeout.unwrap_or_default()
+}
 
 /// Target `session`: see the module documentation.
 pub fn session(data: &[u8]) -> SessionOutcome {
@@ -89,6 +103,7 @@ pub fn session(data: &[u8]) -> SessionOutcome {
         .build()
         .expect("a runtime");
     let ops = ops.to_vec();
+    let directives = u32::try_from(server.len()).unwrap_or(u32::MAX);
     let outcome = runtime.block_on({
         let shared = shared.clone();
         async move {
@@ -108,6 +123,7 @@ pub fn session(data: &[u8]) -> SessionOutcome {
                 },
                 ..Options::default()
             };
+            let bound = BOUND.saturating_add(per_directive(&opts).saturating_mul(directives));
             let run = async {
                 let s = Session::connect_with(connector, opts)
                     .await
@@ -124,9 +140,9 @@ pub fn session(data: &[u8]) -> SessionOutcome {
                 drop(s);
                 results
             };
-            match tokio::time::timeout(BOUND, run).await {
+            match tokio::time::timeout(bound, run).await {
                 Ok(results) => results,
-                Err(_) => panic!("a call did not return within {BOUND:?} of simulated time"),
+                Err(_) => panic!("a call did not return within {bound:?} of simulated time"),
             }
         }
     });
@@ -204,6 +220,8 @@ enum Action {
     Flip(usize, u8),
     /// Wait this long, then a well-formed reply.
     Delay(Duration),
+    /// Never answer this request (answering the next ones as usual).
+    Ignore,
     /// Close the connection.
     Close,
 }
@@ -226,6 +244,7 @@ fn next_action(shared: &Shared) -> Action {
         6 => Action::Inject(s.take(usize::from(arg))),
         7 => Action::Flip(usize::from(d / 10), arg | 1),
         8 => Action::Delay(Duration::from_millis(u64::from(arg) * 100)),
+        _ if arg & 1 == 1 => Action::Ignore,
         _ => Action::Close,
     }
 }
@@ -309,6 +328,7 @@ async fn serve(mut io: DuplexStream, shared: Arc<Shared>, generation: Dialect) {
                     tokio::time::sleep(d).await;
                     good_reply(request)
                 }
+                Action::Ignore => continue,
                 Action::Close => return,
             },
         };
@@ -637,6 +657,13 @@ pub fn seeds() -> Vec<Vec<u8>> {
             0, 0, 3, 2, 4, 0, 15, 7, 1, 6, 2, 0, 0, 7, 0, 1, 8, 40, 9, 0, 1, 0,
         ]
         .repeat(4),
+        // One request never answered while everything else is (probes and the flush too).
+        vec![9, 1],
+        // Requests never answered, among good replies and errors (errors to a flush are
+        // refusals): flushes ignored and refused, probes ignored.
+        [9, 1, 0, 0, 9, 3, 3, 95, 0, 0, 9, 5, 9, 7, 0, 0, 3, 95].repeat(3),
+        // Nothing answered for a while: the connection dies by stall detection.
+        [9, 1].repeat(40),
     ];
     let mut out = Vec::new();
     for (i, server) in servers.iter().enumerate() {

@@ -29,6 +29,7 @@ use crate::error::SessionError;
 use crate::fids::Clunker;
 use crate::hash::IntMap;
 use crate::liveness::Liveness;
+use crate::overdue::{Late, Overdue};
 use crate::request::Ticket;
 use crate::stats::Counters;
 use crate::tags::Tags;
@@ -74,8 +75,12 @@ struct Slot {
     /// A `Tflush` naming this slot's tag is in flight: the tag stays reserved until its
     /// answer, even if this request's own reply comes first (PROTOCOL §5.3).
     flushing: bool,
-    /// For a `Tflush`: the tag it flushes.
-    flushes: Option<u16>,
+    /// For a `Tflush`: the tag and the id of the request it flushes.
+    flushes: Option<(u16, u64)>,
+    /// The request's identity on this connection (tags are reused, ids never).
+    id: u64,
+    /// When the request is late (see `overdue.rs`); `None` without a request timeout.
+    deadline: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -86,16 +91,73 @@ struct Inner {
     deferred_clunks: VecDeque<(u32, u64)>,
     /// Stall detection (driven by the watchdog task).
     live: Liveness,
+    /// Recovery of requests past their deadline (driven by the watchdog task).
+    overdue: Overdue,
+    /// The id of the next request.
+    next_id: u64,
+    /// The request timeout (`None`: off).
+    request_timeout: Option<std::time::Duration>,
 }
 
 impl Inner {
-    /// Records a request about to be registered: the stall clock starts when the first of a
-    /// busy period is sent (the clock is read only then, and only with detection on).
-    fn note_send(&mut self) {
-        if self.slots.is_empty() && self.live.enabled() {
-            self.live.busy(clock());
+    /// Records a request about to be registered, recovered `recoveries` times before: the
+    /// stall clock starts when the first of a busy period is sent. Returns the request's id
+    /// and deadline. The clock is read only with a request timeout, or at the start of a busy
+    /// period with stall detection on.
+    fn stamp(&mut self, recoveries: u32) -> (u64, Option<Instant>) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let busy = self.slots.is_empty() && self.live.enabled();
+        if !busy && self.request_timeout.is_none() {
+            return (id, None);
         }
+        let now = clock();
+        if busy {
+            self.live.busy(now);
+        }
+        let deadline = crate::overdue::deadline(self.request_timeout, now, recoveries);
+        (id, deadline)
     }
+
+    /// The outstanding requests past their deadline at `now` (with whether a `Tflush` may
+    /// recover each), and the earliest deadline of the others.
+    fn late(&self, now: Instant, flush_refused: bool) -> (Vec<Late>, Option<Instant>) {
+        let mut late = Vec::new();
+        let mut next: Option<Instant> = None;
+        for slot in self.slots.values() {
+            let Some(d) = slot.deadline else { continue };
+            if d <= now {
+                late.push(Late {
+                    id: slot.id,
+                    flushable: !flush_refused && flushable(slot),
+                });
+            } else {
+                next = Some(next.map_or(d, |n| n.min(d)));
+            }
+        }
+        (late, next)
+    }
+
+    /// The tag of the request `id`, if it is still outstanding.
+    fn tag_of(&self, id: u64) -> Option<u16> {
+        self.slots
+            .iter()
+            .find(|(_, s)| s.id == id)
+            .map(|(&tag, _)| tag)
+    }
+}
+
+/// Whether a `Tflush` may retire the request of `slot` (the server permitting): it was
+/// written (a `Tflush` for a frame still queued would race the writer), and it changes no fid
+/// (a flushed reply could hide a fid the server created), and it is no `Tflush`, `Tclunk` or
+/// `Tversion`.
+fn flushable(slot: &Slot) -> bool {
+    slot.state.load(Ordering::Acquire) == SENT
+        && !slot.ticket.needs_reply()
+        && !matches!(
+            slot.request,
+            MessageType::Tflush | MessageType::Tclunk | MessageType::Tversion
+        )
 }
 
 /// Why a request could not be queued.
@@ -149,6 +211,8 @@ impl Conn {
         msize: u32,
     ) -> Arc<Conn> {
         let live = Liveness::new(core.liveness);
+        let overdue = Overdue::new(core.liveness.window);
+        let request_timeout = core.liveness.request;
         let conn = Arc::new(Conn {
             id,
             core,
@@ -161,6 +225,9 @@ impl Conn {
                 dead: false,
                 deferred_clunks: VecDeque::new(),
                 live,
+                overdue,
+                next_id: 0,
+                request_timeout,
             }),
             write: writer::WriteSide::new(wr),
             tasks: Mutex::new(Vec::new()),
@@ -172,7 +239,7 @@ impl Conn {
         let r = tokio::spawn(reader::reader(conn.clone(), rd)).abort_handle();
         let mut tasks = conn.tasks.lock().unwrap_or_else(|e| e.into_inner());
         tasks.extend([w, r]);
-        if conn.core.liveness.stall.is_some() {
+        if conn.core.liveness.stall.is_some() || conn.core.liveness.request.is_some() {
             tasks.push(tokio::spawn(watchdog::watchdog(conn.clone())).abort_handle());
         }
         drop(tasks);
@@ -275,7 +342,7 @@ impl Conn {
             payload,
             state: state.clone(),
         };
-        inner.note_send();
+        let (id, deadline) = inner.stamp(ticket.recoveries);
         // Inline when nothing else is in flight (the slot is inserted after; lazy frames go
         // out with this one).
         self.write.send(out, inner.slots.len(), &self.core.counters);
@@ -288,6 +355,8 @@ impl Conn {
                 state: state.clone(),
                 flushing: false,
                 flushes: None,
+                id,
+                deadline,
             },
         );
         // Counted under the lock: the reader decrements under it too, so the gauge never
@@ -348,7 +417,7 @@ impl Conn {
             payload: None,
             state: state.clone(),
         };
-        inner.note_send();
+        let (id, deadline) = inner.stamp(0);
         if lazy {
             self.write
                 .send_clunk(out, inner.slots.len(), &self.core.counters);
@@ -365,6 +434,8 @@ impl Conn {
                 state,
                 flushing: false,
                 flushes: None,
+                id,
+                deadline,
             },
         );
         Counters::add(&self.core.counters.in_flight, 1);
@@ -381,22 +452,17 @@ impl Conn {
         let Some(slot) = inner.slots.get_mut(&tag) else {
             return;
         };
-        if slot.flushing
-            || slot.ticket.needs_reply()
-            || matches!(
-                slot.request,
-                MessageType::Tflush | MessageType::Tclunk | MessageType::Tversion
-            )
-        {
+        if slot.flushing || !flushable(slot) {
             return;
         }
+        let old_id = slot.id;
         let Some(ftag) = inner.tags.alloc() else {
             return;
         };
         let msg = Message::Tflush(zerofs_9p_proto::Tflush { oldtag: tag });
         if self.queue_background(inner, ftag, msg, Effect::None, false) {
             if let Some(f) = inner.slots.get_mut(&ftag) {
-                f.flushes = Some(tag);
+                f.flushes = Some((tag, old_id));
             }
             if let Some(slot) = inner.slots.get_mut(&tag) {
                 slot.flushing = true;
@@ -436,7 +502,7 @@ impl Conn {
         if !slot.flushing {
             inner.tags.free(tag);
         }
-        if let Some(old) = slot.flushes {
+        if let Some((old, _)) = slot.flushes {
             self.settle_flush(&mut inner, old);
         }
         self.core.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -461,10 +527,13 @@ impl Conn {
         }
     }
 
-    /// The answer to a `Tflush` of `old`: `Rflush` retires the flushed request (its ticket,
-    /// and so its permits and fid references, comes back now); `Rlerror` means the server does
-    /// not flush, which the session remembers.
-    fn flush_answered(&self, old: u16, reply: &Message) {
+    /// The answer to a `Tflush` of `old`: `Rflush` retires the flushed request (handed back to
+    /// its caller as lost: a cancelled caller's ticket, and so its permits and fid references,
+    /// comes back now; an overdue request's caller resends it); `Rlerror` means the server
+    /// does not flush, which the session remembers.
+    /// Only the request the flush named is retired: if its reply came first, the tag was
+    /// freed when the flush was settled and may name another request by now.
+    fn flush_answered(&self, (old, old_id): (u16, u64), reply: &Message) {
         if !matches!(reply, Message::Rflush) {
             self.core.flush_refused.store(true, Ordering::Relaxed);
             tracing::debug!(conn = self.id, "server refuses Tflush; not asking again");
@@ -472,14 +541,56 @@ impl Conn {
         }
         let retired = {
             let mut inner = self.inner();
-            let slot = inner.slots.remove(&old);
+            let named = inner.slots.get(&old).is_some_and(|s| s.id == old_id);
+            let slot = if named {
+                inner.slots.remove(&old)
+            } else {
+                None
+            };
             if slot.is_some() {
                 inner.tags.free(old);
                 self.core.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
             }
             slot
         };
-        drop(retired);
+        if let Some(slot) = retired {
+            deliver(slot.waiter, Delivery::Lost(slot.ticket));
+        }
+    }
+
+    /// Recovers the late requests `ids` (see `overdue.rs`): each is flushed, to be resent
+    /// when `Rflush` hands it back (a request whose flush is already in flight waits for
+    /// that one), and its next attempt gets twice the time.
+    fn recover(&self, ids: &[u64]) {
+        let mut inner = self.inner();
+        for &id in ids {
+            let Some(tag) = inner.tag_of(id) else {
+                continue;
+            };
+            if let Some(slot) = inner.slots.get_mut(&tag) {
+                slot.ticket.recoveries = slot.ticket.recoveries.saturating_add(1);
+                tracing::warn!(
+                    conn = self.id,
+                    tag,
+                    request = %slot.request,
+                    recoveries = slot.ticket.recoveries,
+                    "request unanswered past the request timeout on a live connection; flushing it to resend"
+                );
+            }
+            self.flush(&mut inner, tag);
+        }
+    }
+
+    /// The type of the late request `id` whose connection is about to be closed for it;
+    /// `count`: count the recovery (its next attempt gets twice the time).
+    fn mark_recovered(&self, id: u64, count: bool) -> Option<MessageType> {
+        let mut inner = self.inner();
+        let tag = inner.tag_of(id)?;
+        let slot = inner.slots.get_mut(&tag)?;
+        if count {
+            slot.ticket.recoveries = slot.ticket.recoveries.saturating_add(1);
+        }
+        Some(slot.request)
     }
 
     /// Withdraws a request not yet written; returns its ticket if it was withdrawn. A request

@@ -33,6 +33,7 @@ mod lower;
 mod negotiate;
 mod ops;
 mod options;
+mod overdue;
 mod read_buffer;
 mod renames;
 mod replay;

@@ -14,8 +14,12 @@ use crate::options::Backoff;
 pub(crate) struct LivenessConfig {
     /// Requests outstanding this long with no byte received: probe. `None`: never.
     pub(crate) stall: Option<Duration>,
-    /// How long the probe (any byte, in fact) has to answer before the connection is dead.
+    /// How long the probe (any byte, in fact) has to answer before the connection is dead;
+    /// also how long the flush of an overdue request has to settle.
     pub(crate) window: Duration,
+    /// A request unanswered this long on one connection is recovered (see `overdue.rs`).
+    /// `None`: never.
+    pub(crate) request: Option<Duration>,
 }
 
 /// What the driver must do after [`Liveness::handle_timeout`].
@@ -135,9 +139,14 @@ impl Liveness {
         self.stall_start().map(|s| s + stall)
     }
 
-    /// How long an idle driver may sleep: a request sent meanwhile cannot stall before then.
+    /// How long an idle driver may sleep: a request sent meanwhile cannot stall, nor pass its
+    /// request timeout, before then.
     pub(crate) fn idle_check(&self) -> Duration {
-        self.config.stall.unwrap_or(Duration::from_secs(3600))
+        [self.config.stall, self.config.request]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(Duration::from_secs(3600))
     }
 }
 
@@ -197,6 +206,7 @@ mod tests {
         Liveness::new(LivenessConfig {
             stall: Some(ms(stall_ms)),
             window: ms(window_ms),
+            request: None,
         })
     }
 
@@ -324,6 +334,7 @@ mod tests {
         let mut l = Liveness::new(LivenessConfig {
             stall: None,
             window: ms(3000),
+            request: None,
         });
         assert!(!l.enabled());
         l.busy(t0);

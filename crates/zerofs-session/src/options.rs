@@ -17,6 +17,12 @@ pub const STALL_TIMEOUT: Duration = Duration::from_secs(8);
 /// The default liveness window: how long a probe has to be answered (any byte counts).
 pub const LIVENESS_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The default request timeout: a request unanswered this long on one connection is flushed
+/// and resent (or its connection replaced). Far above any legitimate operation's latency on a
+/// healthy server (a loaded server's fsync or large write takes seconds), and equal to the
+/// `.Z` retry horizon, a bound the session already gives an unanswered mutation.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// How long servers keep an op-id's outcome; a resend later than this could apply twice.
 const SERVER_RETENTION: Duration = Duration::from_secs(150);
 
@@ -118,6 +124,16 @@ pub struct Options {
     /// How long a liveness probe has to be answered (see
     /// [`stall_timeout`](Self::stall_timeout)). Default 3 s; clamped to at least 10 ms.
     pub liveness_timeout: Duration,
+    /// A request unanswered this long on a connection that is otherwise alive (it answers
+    /// other requests and probes: a server that skipped it) is recovered: flushed with
+    /// `Tflush` and resent on the same connection once `Rflush` arrives; where the server
+    /// refuses `Tflush`, the flush is not settled within
+    /// [`liveness_timeout`](Self::liveness_timeout), or the request cannot be flushed (it
+    /// creates or changes a fid), the connection is closed and the request resent on the next
+    /// one, as after any loss. The call keeps blocking meanwhile. Each recovery of the same
+    /// request doubles its timeout (up to 64×), so a merely slow operation still completes.
+    /// Default 120 s; `None` turns it off. Clamped to at least 10 ms.
+    pub request_timeout: Option<Duration>,
 }
 
 impl Default for Options {
@@ -139,6 +155,7 @@ impl Default for Options {
             clunk_linger: Duration::from_millis(1),
             stall_timeout: Some(STALL_TIMEOUT),
             liveness_timeout: LIVENESS_TIMEOUT,
+            request_timeout: Some(REQUEST_TIMEOUT),
         }
     }
 }
@@ -155,6 +172,7 @@ impl Options {
         let floor = Duration::from_millis(10);
         self.stall_timeout = self.stall_timeout.map(|d| d.max(floor));
         self.liveness_timeout = self.liveness_timeout.max(floor);
+        self.request_timeout = self.request_timeout.map(|d| d.max(floor));
         self
     }
 }
@@ -174,14 +192,17 @@ mod tests {
         assert_eq!(o.retry_horizon, Duration::from_secs(120));
         assert_eq!(o.stall_timeout, Some(Duration::from_secs(8)));
         assert_eq!(o.liveness_timeout, Duration::from_secs(3));
+        assert_eq!(o.request_timeout, Some(Duration::from_secs(120)));
         let tiny = Options {
             stall_timeout: Some(Duration::ZERO),
             liveness_timeout: Duration::ZERO,
+            request_timeout: Some(Duration::ZERO),
             ..Options::default()
         }
         .normalized();
         assert_eq!(tiny.stall_timeout, Some(Duration::from_millis(10)));
         assert_eq!(tiny.liveness_timeout, Duration::from_millis(10));
+        assert_eq!(tiny.request_timeout, Some(Duration::from_millis(10)));
         let long = Options {
             retry_horizon: Duration::from_secs(999),
             ..Options::default()

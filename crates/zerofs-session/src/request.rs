@@ -47,6 +47,9 @@ pub(crate) struct Ticket {
     pub(crate) sink: Option<BytesMut>,
     /// A rename's entry among the renames in flight (replay may prove it applied).
     rename: Option<u64>,
+    /// How often an attempt went unanswered past its deadline and was recovered (see
+    /// `overdue.rs`): each recovery doubles the next attempt's request timeout.
+    pub(crate) recoveries: u32,
 }
 
 /// A `.Z` error answer that asks for a resend rather than being the request's result.
@@ -110,6 +113,7 @@ impl Ticket {
             horizon: crate::options::RETRY_HORIZON,
             sink: None,
             rename,
+            recoveries: 0,
         })
     }
 
@@ -126,6 +130,7 @@ impl Ticket {
             horizon: crate::options::RETRY_HORIZON,
             sink: None,
             rename: None,
+            recoveries: 0,
         }
     }
 

@@ -270,6 +270,7 @@ impl Session {
             LivenessConfig {
                 stall: opts.stall_timeout,
                 window: opts.liveness_timeout,
+                request: opts.request_timeout,
             },
         );
         let target = connector.describe();

@@ -138,6 +138,17 @@ impl ClientBuilder {
         self
     }
 
+    /// A request unanswered this long while its connection is otherwise alive (a server that
+    /// skipped it) is recovered: flushed and resent on the same connection, or, where the
+    /// server refuses or ignores the flush or the request cannot be flushed, resent on a new
+    /// connection. The call keeps blocking meanwhile and completes once answered; each
+    /// recovery of the same request doubles its timeout (up to 64×), so a merely slow
+    /// operation still completes. Default 120 s; `None` turns it off. At least 10 ms.
+    pub fn request_timeout(mut self, timeout: Option<Duration>) -> ClientBuilder {
+        self.options.request_timeout = timeout;
+        self
+    }
+
     /// The session options this builder connects with (for inspection).
     pub fn session_options(&self) -> &Options {
         &self.options
@@ -184,7 +195,9 @@ mod tests {
         assert_eq!(b.options.probe_timeout, Some(Duration::from_secs(3)));
         assert_eq!(b.options.stall_timeout, Some(Duration::from_secs(8)));
         assert_eq!(b.options.liveness_timeout, Duration::from_secs(3));
+        assert_eq!(b.options.request_timeout, Some(Duration::from_secs(120)));
         let b = b
+            .request_timeout(Some(Duration::from_secs(30)))
             .stall_timeout(Some(Duration::from_millis(700)))
             .liveness_timeout(Duration::from_millis(300))
             .retry_horizon(Duration::from_millis(1500))
@@ -202,6 +215,7 @@ mod tests {
         assert_eq!(o.retry_horizon, Duration::from_millis(1500));
         assert_eq!(o.stall_timeout, Some(Duration::from_millis(700)));
         assert_eq!(o.liveness_timeout, Duration::from_millis(300));
+        assert_eq!(o.request_timeout, Some(Duration::from_secs(30)));
         assert_eq!((o.bulk_window, o.max_in_flight), (3, 7));
         assert_eq!((o.uid, o.gid, o.uname.as_str()), (42, 43, "u"));
         assert_eq!((o.aname.as_str(), o.msize), ("/vol", 8192));
@@ -213,5 +227,7 @@ mod tests {
         assert_eq!(none.session_options().connect_timeout, None);
         let off = ClientBuilder::new("x").stall_timeout(None);
         assert_eq!(off.session_options().stall_timeout, None);
+        let off = ClientBuilder::new("x").request_timeout(None);
+        assert_eq!(off.session_options().request_timeout, None);
     }
 }

@@ -1,18 +1,24 @@
-//! The watchdog task: drives the connection's [`Liveness`](crate::liveness::Liveness) state
-//! with the clock. It sleeps until the state's deadline, feeds it the reader's last receive
-//! time and the number of outstanding requests, and carries out its verdict: send a probe, or
-//! kill the connection (every outstanding request then goes back to its caller as lost and is
-//! resent on the next connection).
+//! The watchdog task: drives the connection's [`Liveness`](crate::liveness::Liveness) and
+//! [`Overdue`](crate::overdue::Overdue) states with the clock. It sleeps until the earlier of
+//! their deadlines, feeds them the reader's last receive time, the number of outstanding
+//! requests and the requests past their deadline, and carries out their verdicts: send a
+//! probe, flush a late request (resent when `Rflush` hands it back), or kill the connection
+//! (every outstanding request then goes back to its caller as lost and is resent on the next
+//! connection).
 
 use super::{Conn, clock};
 use crate::liveness::Verdict;
+use crate::overdue::Recovery;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 pub(super) async fn watchdog(conn: Arc<Conn>) {
     loop {
         let now = clock();
         let can_probe = conn.can_probe();
-        let (verdict, next) = {
+        let flush_refused = conn.core.flush_refused.load(Ordering::Relaxed);
+        let (verdict, recovery, next) = {
             let mut inner = conn.inner();
             if inner.dead {
                 return;
@@ -22,11 +28,20 @@ pub(super) async fn watchdog(conn: Arc<Conn>) {
             }
             let outstanding = inner.slots.len();
             let verdict = inner.live.handle_timeout(now, outstanding, can_probe);
-            let next = inner
-                .live
-                .poll_timeout()
-                .unwrap_or(now + inner.live.idle_check());
-            (verdict, next)
+            let recovery = if inner.request_timeout.is_some() {
+                let (late, next_deadline) = inner.late(now, flush_refused);
+                inner.overdue.handle_timeout(now, late, next_deadline)
+            } else {
+                Recovery::Fine
+            };
+            // A request sent while the watchdog sleeps idle cannot stall, nor be late, before
+            // `idle_check` has passed.
+            let idle = now + inner.live.idle_check();
+            let next = [inner.live.poll_timeout(), inner.overdue.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .fold(idle, Instant::min);
+            (verdict, recovery, next)
         };
         match verdict {
             Verdict::Fine => {}
@@ -42,6 +57,28 @@ pub(super) async fn watchdog(conn: Arc<Conn>) {
                     c.window
                 );
                 tracing::warn!(conn = conn.id, %why, "connection declared dead");
+                conn.kill(why);
+                return;
+            }
+        }
+        match recovery {
+            Recovery::Fine => {}
+            Recovery::Flush(ids) => conn.recover(&ids),
+            Recovery::Dead { id, flushed } => {
+                // A flushed request was counted when its flush was sent.
+                let request = conn.mark_recovered(id, !flushed);
+                let c = conn.core.liveness;
+                let why = if flushed {
+                    format!(
+                        "a request ({request:?}) unanswered past the request timeout, and its Tflush not settled within {:?}",
+                        c.window
+                    )
+                } else {
+                    format!(
+                        "a request ({request:?}) unanswered past the request timeout that Tflush cannot recover"
+                    )
+                };
+                tracing::warn!(conn = conn.id, %why, "closing the connection to resend on a new one");
                 conn.kill(why);
                 return;
             }
