@@ -24,6 +24,7 @@ fn core() -> Arc<Core> {
         LivenessConfig {
             stall: None,
             window: Duration::from_secs(3),
+            request: None,
         },
     )
     .0
