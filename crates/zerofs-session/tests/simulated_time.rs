@@ -226,9 +226,13 @@ async fn a_slow_reply_with_answered_probes_keeps_the_connection_for_hours() {
         .await
         .unwrap();
     let dialer = Recorder::new(&server);
-    let s = Session::connect_with(dialer.clone(), liveness_opts())
-        .await
-        .unwrap();
+    // Probes alone: the request timeout (tests/overdue.rs) would flush and resend a reply
+    // this slow.
+    let o = Options {
+        request_timeout: None,
+        ..liveness_opts()
+    };
+    let s = Session::connect_with(dialer.clone(), o).await.unwrap();
     let fid = create_file(&s, "f").await;
     s.write(&fid, 0, data(100, 3)).await.unwrap();
     // Reads take two hours; probes (getattr) are answered at once.
