@@ -276,9 +276,10 @@ impl Conn {
             state: state.clone(),
         };
         inner.note_send();
-        // Inline when nothing else is in flight (the slot is inserted after; lazy frames go
-        // out with this one).
-        self.write.send(out, inner.slots.len(), &self.core.counters);
+        // Inline unless someone is writing (lazy frames go out with this one). Under the
+        // connection lock, so the wire order is the order of registration and the slot is
+        // in place before the reader can see a reply.
+        self.write.send(out, true, &self.core.counters);
         inner.slots.insert(
             tag,
             Slot {
@@ -353,7 +354,7 @@ impl Conn {
             self.write
                 .send_clunk(out, inner.slots.len(), &self.core.counters);
         } else {
-            self.write.send(out, usize::MAX, &self.core.counters);
+            self.write.send(out, false, &self.core.counters);
         }
         let ticket = Ticket::background(self.core.clone(), effect);
         inner.slots.insert(
