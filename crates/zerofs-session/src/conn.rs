@@ -276,10 +276,6 @@ impl Conn {
             state: state.clone(),
         };
         inner.note_send();
-        // Inline unless someone is writing (lazy frames go out with this one). Under the
-        // connection lock, so the wire order is the order of registration and the slot is
-        // in place before the reader can see a reply.
-        self.write.send(out, true, &self.core.counters);
         inner.slots.insert(
             tag,
             Slot {
@@ -294,7 +290,12 @@ impl Conn {
         // Counted under the lock: the reader decrements under it too, so the gauge never
         // dips below zero (a reply can arrive before this function returns).
         Counters::add(&self.core.counters.in_flight, 1);
+        // Inline unless someone is writing (lazy frames go out with this one). The write
+        // side is locked before the connection is released, so the wire order is the order
+        // of registration; the write itself does not hold up the reader.
+        let turn = self.write.turn();
         drop(inner);
+        turn.send(out, true, &self.core.counters);
         Ok(InFlight {
             conn: self.clone(),
             tag,

@@ -84,14 +84,36 @@ impl WriteSide {
     /// (the writer task is not writing) and nothing is queued, the caller writes it itself;
     /// else the writer task does. Never blocks.
     pub(super) fn send(&self, out: Outgoing, inline: bool, counters: &Counters) {
-        let mut st = self.lock();
+        self.turn().send(out, inline, counters)
+    }
+
+    /// Takes the write side's lock: frames sent through turns go out in the order the turns
+    /// were taken.
+    pub(super) fn turn(&self) -> Turn<'_> {
+        Turn {
+            side: self,
+            st: self.lock(),
+        }
+    }
+}
+
+/// The write side, locked.
+pub(super) struct Turn<'a> {
+    side: &'a WriteSide,
+    st: MutexGuard<'a, WriteState>,
+}
+
+impl Turn<'_> {
+    /// As [`WriteSide::send`].
+    pub(super) fn send(self, out: Outgoing, inline: bool, counters: &Counters) {
+        let Turn { side, mut st } = self;
         let lazy = std::mem::take(&mut st.lazy);
         if inline && st.queue.is_empty() {
             if let Some(stream) = st.stream.as_mut() {
                 if let Some(rest) = write_inline(stream, lazy, out, counters) {
                     st.queue.push_back(Queued::Rest(rest));
                     drop(st);
-                    self.wake.notify_one();
+                    side.wake.notify_one();
                 }
                 return;
             }
@@ -101,10 +123,12 @@ impl WriteSide {
         st.queue.push_back(Queued::Frame(out));
         drop(st);
         if first {
-            self.wake.notify_one();
+            side.wake.notify_one();
         }
     }
+}
 
+impl WriteSide {
     /// Sends a background clunk: when `in_flight` (pending requests, this one excluded) are
     /// only lazy frames, it waits for the next frame and goes out in its write, or alone
     /// after the linger if none comes (so it costs neither a write of its own nor a server
