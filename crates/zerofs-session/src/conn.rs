@@ -276,6 +276,9 @@ impl Conn {
             state: state.clone(),
         };
         inner.note_send();
+        // Inline when nothing else is in flight (the slot is inserted after; lazy frames go
+        // out with this one).
+        self.write.send(out, inner.slots.len(), &self.core.counters);
         inner.slots.insert(
             tag,
             Slot {
@@ -290,12 +293,7 @@ impl Conn {
         // Counted under the lock: the reader decrements under it too, so the gauge never
         // dips below zero (a reply can arrive before this function returns).
         Counters::add(&self.core.counters.in_flight, 1);
-        // Inline unless someone is writing (lazy frames go out with this one). The write
-        // side is locked before the connection is released, so the wire order is the order
-        // of registration; the write itself does not hold up the reader.
-        let turn = self.write.turn();
         drop(inner);
-        turn.send(out, true, &self.core.counters);
         Ok(InFlight {
             conn: self.clone(),
             tag,
@@ -355,7 +353,7 @@ impl Conn {
             self.write
                 .send_clunk(out, inner.slots.len(), &self.core.counters);
         } else {
-            self.write.send(out, false, &self.core.counters);
+            self.write.send(out, usize::MAX, &self.core.counters);
         }
         let ticket = Ticket::background(self.core.clone(), effect);
         inner.slots.insert(

@@ -1,15 +1,11 @@
 //! The write side: a queue drained by the writer task in batched vectored writes, and an
-//! inline fast path whenever nobody is writing.
+//! inline fast path for an idle connection.
 //!
-//! A caller's frame sent while the stream is idle (the writer task does not hold it) and the
-//! queue is empty is written by the caller itself, with one non-blocking vectored write: no
-//! task hop, which is most of the latency of a request (and, with several requests in
-//! flight, spares a cross-thread wake-up per request). This holds however many requests are
-//! in flight. If the socket takes only part of it (or none), the rest is queued for the
-//! writer task, which owns the stream whenever the queue is not empty; frames sent while it
-//! holds the stream are queued behind, so the writer batches them. The inline write never
-//! awaits, so a caller cannot be cancelled in the middle of it: a frame is on the wire
-//! whole, or its rest is queued before anything else can be written.
+//! A frame sent while nothing else is in flight and the queue is empty is written by the
+//! caller itself, with one non-blocking vectored write: no task hop, which is most of the
+//! latency of a lone request. If the socket takes only part of it (or none), the rest is
+//! queued for the writer task, which owns the stream whenever the queue is not empty. Under
+//! concurrency every frame goes through the queue, so the writer batches them.
 //!
 //! In the writer, frames smaller than [`COPY_BELOW`] are copied into one staging buffer; larger
 //! payloads go out as their own slice, so a big `Twrite` payload is never copied.
@@ -80,40 +76,20 @@ impl WriteSide {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sends `out` (with any lazy frames before it). With `inline`, when the stream is free
-    /// (the writer task is not writing) and nothing is queued, the caller writes it itself;
-    /// else the writer task does. Never blocks.
-    pub(super) fn send(&self, out: Outgoing, inline: bool, counters: &Counters) {
-        self.turn().send(out, inline, counters)
-    }
-
-    /// Takes the write side's lock: frames sent through turns go out in the order the turns
-    /// were taken.
-    pub(super) fn turn(&self) -> Turn<'_> {
-        Turn {
-            side: self,
-            st: self.lock(),
-        }
-    }
-}
-
-/// The write side, locked.
-pub(super) struct Turn<'a> {
-    side: &'a WriteSide,
-    st: MutexGuard<'a, WriteState>,
-}
-
-impl Turn<'_> {
-    /// As [`WriteSide::send`].
-    pub(super) fn send(self, out: Outgoing, inline: bool, counters: &Counters) {
-        let Turn { side, mut st } = self;
+    /// Sends `out` (with any lazy frames before it). `in_flight` is the number of requests
+    /// pending on the connection, this one excluded: when they are only the lazy frames, the
+    /// stream is free and nothing is queued, the caller writes inline; else the writer task
+    /// does. Never blocks.
+    pub(super) fn send(&self, out: Outgoing, in_flight: usize, counters: &Counters) {
+        let mut st = self.lock();
+        let idle = in_flight == st.lazy.len();
         let lazy = std::mem::take(&mut st.lazy);
-        if inline && st.queue.is_empty() {
+        if idle && st.queue.is_empty() {
             if let Some(stream) = st.stream.as_mut() {
                 if let Some(rest) = write_inline(stream, lazy, out, counters) {
                     st.queue.push_back(Queued::Rest(rest));
                     drop(st);
-                    side.wake.notify_one();
+                    self.wake.notify_one();
                 }
                 return;
             }
@@ -123,12 +99,10 @@ impl Turn<'_> {
         st.queue.push_back(Queued::Frame(out));
         drop(st);
         if first {
-            side.wake.notify_one();
+            self.wake.notify_one();
         }
     }
-}
 
-impl WriteSide {
     /// Sends a background clunk: when `in_flight` (pending requests, this one excluded) are
     /// only lazy frames, it waits for the next frame and goes out in its write, or alone
     /// after the linger if none comes (so it costs neither a write of its own nor a server
@@ -137,7 +111,7 @@ impl WriteSide {
         let mut st = self.lock();
         if in_flight != st.lazy.len() {
             drop(st);
-            return self.send(out, false, counters);
+            return self.send(out, usize::MAX, counters);
         }
         st.lazy.push(out);
         let first = st.lazy.len() == 1;

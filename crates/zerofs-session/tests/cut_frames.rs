@@ -1,6 +1,6 @@
-//! Callers write their own frames whenever nobody else is writing, however many requests are
-//! in flight; frames sent while a partly written frame waits go behind it, so every frame
-//! reaches the server whole, also when the caller that started one is cancelled.
+//! Frames a caller writes itself (inline) and frames the writer task writes share one stream:
+//! frames sent while a partly written frame waits go behind it, so every frame reaches the
+//! server whole, also when the caller that started one is cancelled.
 
 mod support;
 
@@ -162,30 +162,6 @@ async fn tapped_session() -> (zerofs_memserver::ServerHandle, Session, Arc<Tap>)
     };
     let s = Session::connect_with(connector, opts).await.unwrap();
     (server, s, tap)
-}
-
-/// On a single-threaded runtime nothing else runs between two polls: a request sent while
-/// another is in flight is on the wire at once, written by its caller, not by the writer task.
-#[tokio::test(flavor = "current_thread")]
-async fn a_request_behind_one_in_flight_is_written_by_its_caller() {
-    let (_server, s, tap) = tapped_session().await;
-    let f = create_file(&s, "f").await;
-    within(s.write(&f, 0, data(100, 1))).await.unwrap();
-    let before = tap.frames();
-    assert_eq!(before.1, 0, "no frame is cut");
-    let mut a = Box::pin(s.read(&f, 0, 10));
-    let mut b = Box::pin(s.read(&f, 10, 10));
-    assert!(futures::poll!(a.as_mut()).is_pending());
-    assert!(futures::poll!(b.as_mut()).is_pending());
-    let after = tap.frames();
-    assert_eq!(after.1, 0, "no frame is cut");
-    assert_eq!(
-        after.0.len(),
-        before.0.len() + 2,
-        "both reads were written before anything else ran"
-    );
-    assert_eq!(within(a).await.unwrap(), data(100, 1).slice(..10));
-    assert_eq!(within(b).await.unwrap(), data(100, 1).slice(10..20));
 }
 
 /// A big write the socket takes only a part of leaves its rest queued; a request sent then
