@@ -1,8 +1,6 @@
 //! [`FileCursor`]: tokio `AsyncRead + AsyncWrite + AsyncSeek` over a [`File`] (feature
 //! `tokio-io`), with write-behind and sequential read-ahead.
 
-mod spare;
-
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
@@ -18,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
 use crate::error::ZeroFsError;
 use crate::file::File;
-use spare::Spare;
+use crate::spare::Spare;
 
 /// The smallest first read: small caller buffers (tokio::io::copy uses 8 KiB) then cost one
 /// round trip per chunk, not per buffer.
@@ -168,7 +166,8 @@ impl FileCursor {
             writes: Mutex::new(FuturesUnordered::new()),
             failed: None,
             seek: Seek::Idle,
-            spare: Spare::default(),
+            // A full window in flight plus the one being filled or drained.
+            spare: Spare::new(WINDOW + 2),
         }
     }
 

@@ -48,6 +48,7 @@ mod open;
 mod path;
 mod records;
 mod resolve;
+mod spare;
 mod trace;
 pub mod transfer;
 mod tree;

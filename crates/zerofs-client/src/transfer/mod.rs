@@ -50,6 +50,7 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::client::Client;
 use crate::error::ZeroFsError;
+use crate::spare::Spare;
 
 pub use self::side::{Kind, Node};
 use self::temp::Pending;
@@ -308,6 +309,9 @@ pub struct Transfer {
     progress: watch::Sender<Progress>,
     budget: Arc<Semaphore>,
     pending: Pending,
+    /// Block buffers of uploads, reused so a large file is not a fresh (zeroed, page-faulted)
+    /// allocation per block.
+    spare: std::sync::Mutex<Spare>,
 }
 
 impl fmt::Debug for Transfer {
@@ -328,12 +332,20 @@ impl Transfer {
         opts.block_size = opts.block_size.clamp(UNIT, 256 << 20);
         opts.blocks_per_file = opts.blocks_per_file.max(1);
         let units = (opts.memory / UNIT).clamp(opts.block_size / UNIT, u32::MAX as usize >> 4);
+        // One file's blocks in flight and one being read, within the memory budget.
+        let keep = (opts.blocks_per_file + 1).min(units * UNIT / opts.block_size);
         Transfer {
+            spare: std::sync::Mutex::new(Spare::new(keep)),
             opts,
             progress: watch::Sender::new(Progress::default()),
             budget: Arc::new(Semaphore::new(units)),
             pending: Pending::default(),
         }
+    }
+
+    /// The upload block buffers (a lock held only to take or give back one).
+    fn spare(&self) -> std::sync::MutexGuard<'_, Spare> {
+        self.spare.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The progress so far; `changed()` wakes on every update.

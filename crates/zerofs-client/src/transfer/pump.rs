@@ -82,11 +82,16 @@ pub(crate) async fn copy_file(
                 .acquire_many(len.div_ceil(UNIT) as u32)
                 .await
                 .map_err(|e| TransferError::local(spath, std::io::Error::other(e)))?;
-            let data = rd.read_at(off, len).await.map_err(|e| e.at(spath))?;
+            // A local source reads into a reused buffer, given back once the write let go.
+            let buf = matches!(rd, Reader::Local(_)).then(|| engine.spare().take(len));
+            let data = rd.read_at(off, len, buf).await.map_err(|e| e.at(spath))?;
             let got = data.len();
             let hole = o.sparse && is_zero(&data);
             if !hole && got > 0 {
-                wr.write_at(off, data).await.map_err(|e| e.at(wp))?;
+                wr.write_at(off, data.clone()).await.map_err(|e| e.at(wp))?;
+            }
+            if matches!(rd, Reader::Local(_)) {
+                engine.spare().put_bytes(data, len);
             }
             engine.progress.send_modify(|p| p.bytes_done += got as u64);
             if got < len {

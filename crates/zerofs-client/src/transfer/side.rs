@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::{Endpoint, TransferError};
 use crate::client::Client;
@@ -423,13 +423,20 @@ fn remote_attrs(mode: Option<u32>, mtime: Option<SystemTime>) -> SetAttrs {
 }
 
 impl Reader {
-    /// Up to `len` bytes at `offset` (shorter only at the end of the file).
-    pub(crate) async fn read_at(&self, offset: u64, len: usize) -> Result<Bytes, SideError> {
+    /// Up to `len` bytes at `offset` (shorter only at the end of the file); a local file is
+    /// read into `buf` when given (its allocation reused), a remote one ignores it.
+    pub(crate) async fn read_at(
+        &self,
+        offset: u64,
+        len: usize,
+        buf: Option<BytesMut>,
+    ) -> Result<Bytes, SideError> {
         match self {
             Reader::Local(f) => {
                 let f = f.clone();
                 blocking(move || {
-                    let mut buf = vec![0u8; len];
+                    let mut buf = buf.unwrap_or_default();
+                    buf.resize(len, 0);
                     let mut got = 0;
                     while got < len {
                         match f.read_at(&mut buf[got..], offset + got as u64) {
@@ -440,7 +447,7 @@ impl Reader {
                         }
                     }
                     buf.truncate(got);
-                    Ok(Bytes::from(buf))
+                    Ok(buf.freeze())
                 })
                 .await
                 .map_err(SideError::Local)

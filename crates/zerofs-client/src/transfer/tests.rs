@@ -340,3 +340,26 @@ async fn a_tree_copy_can_be_spawned() {
     assert_eq!((report.files, report.failed), (5, 0));
     assert_eq!(&c.read("/spawned/small.txt").await.unwrap()[..], b"hello");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_reuses_its_block_buffers_and_keeps_every_byte() {
+    let (_s, c) = server(Generation::Gen2).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("big");
+    // 40 blocks of 64 KiB and a short tail: more blocks than buffers kept.
+    let want = data(40 * 65536 + 123, 9);
+    std::fs::write(&src, &want).unwrap();
+    let engine = Transfer::new(TransferOptions {
+        block_size: 64 << 10,
+        ..TransferOptions::default()
+    });
+    let keep = engine.opts.blocks_per_file + 1;
+    engine
+        .copy(Endpoint::local(&src), Endpoint::remote(&c, "/big"))
+        .await
+        .unwrap();
+    assert_eq!(&c.read("/big").await.unwrap()[..], &want[..]);
+    // The block buffers came back for the next blocks (bounded by what is kept).
+    let kept = engine.spare().len();
+    assert!((1..=keep).contains(&kept), "{kept} buffers kept");
+}

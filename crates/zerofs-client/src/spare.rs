@@ -1,22 +1,29 @@
-//! Chunk buffers a cursor reuses, so a long stream neither allocates nor page-faults a fresh
-//! buffer per chunk.
+//! Chunk buffers reused by the cursor (`io.rs`) and the transfer engine's uploads, so a long
+//! stream neither allocates nor page-faults a fresh buffer per chunk.
 
 use bytes::{Bytes, BytesMut};
 
 /// Idle chunk buffers, each empty and able to hold at least the size it was kept for, and
 /// sent ones whose request may still hold a handle for a moment after its reply.
-#[derive(Default)]
-pub(super) struct Spare {
+pub(crate) struct Spare {
     bufs: Vec<BytesMut>,
     returning: Vec<Bytes>,
+    /// Buffers kept at most (idle and returning ones together).
+    keep: usize,
 }
 
-/// Buffers kept at most: a full window in flight plus the one being filled or drained.
-const KEEP: usize = super::WINDOW + 2;
-
 impl Spare {
+    /// No buffers yet; at most `keep` kept at a time.
+    pub(crate) fn new(keep: usize) -> Spare {
+        Spare {
+            bufs: Vec::new(),
+            returning: Vec::new(),
+            keep,
+        }
+    }
+
     /// An empty buffer with room for `cap` bytes: a kept one if one is that large, else new.
-    pub(super) fn take(&mut self, cap: usize) -> BytesMut {
+    pub(crate) fn take(&mut self, cap: usize) -> BytesMut {
         if self.bufs.is_empty() {
             self.collect(cap);
         }
@@ -30,9 +37,9 @@ impl Spare {
 
     /// Keeps `b`'s allocation if it is whole again (no other handle shares it) and holds
     /// `cap` bytes; drops it otherwise.
-    pub(super) fn put(&mut self, mut b: BytesMut, cap: usize) {
+    pub(crate) fn put(&mut self, mut b: BytesMut, cap: usize) {
         b.clear();
-        if self.bufs.len() < KEEP && b.try_reclaim(cap) {
+        if self.bufs.len() < self.keep && b.try_reclaim(cap) {
             self.bufs.push(b);
         }
     }
@@ -40,10 +47,10 @@ impl Spare {
     /// [`put`](Self::put) for a buffer that was frozen to be sent. The connection may drop
     /// its own handle just after the reply woke the caller: such a buffer waits among the
     /// returning ones until it is the only handle.
-    pub(super) fn put_bytes(&mut self, b: Bytes, cap: usize) {
+    pub(crate) fn put_bytes(&mut self, b: Bytes, cap: usize) {
         match b.try_into_mut() {
             Ok(m) => self.put(m, cap),
-            Err(b) if self.len() < KEEP => self.returning.push(b),
+            Err(b) if self.len() < self.keep => self.returning.push(b),
             Err(_) => {}
         }
     }
@@ -62,13 +69,13 @@ impl Spare {
     }
 
     /// Frees every kept buffer.
-    pub(super) fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.bufs = Vec::new();
         self.returning = Vec::new();
     }
 
     /// How many buffers are kept (returning ones included).
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.bufs.len() + self.returning.len()
     }
 }
@@ -77,9 +84,11 @@ impl Spare {
 mod tests {
     use super::*;
 
+    const KEEP: usize = 10;
+
     #[test]
     fn a_sent_buffer_comes_back_without_a_new_allocation() {
-        let mut s = Spare::default();
+        let mut s = Spare::new(KEEP);
         let mut b = s.take(1024);
         b.extend_from_slice(&[1; 1024]);
         let at = b.as_ptr();
@@ -97,7 +106,7 @@ mod tests {
 
     #[test]
     fn a_consumed_buffer_is_reclaimed_whole_and_small_ones_are_dropped() {
-        let mut s = Spare::default();
+        let mut s = Spare::new(KEEP);
         let mut b = BytesMut::with_capacity(4096);
         b.extend_from_slice(&[2; 4096]);
         let at = b.as_ptr();
