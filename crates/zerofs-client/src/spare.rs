@@ -39,7 +39,7 @@ impl Spare {
     /// `cap` bytes; drops it otherwise.
     pub(crate) fn put(&mut self, mut b: BytesMut, cap: usize) {
         b.clear();
-        if self.bufs.len() < self.keep && b.try_reclaim(cap) {
+        if self.len() < self.keep && b.try_reclaim(cap) {
             self.bufs.push(b);
         }
     }
@@ -123,5 +123,24 @@ mod tests {
         assert_eq!(s.len(), KEEP);
         s.clear();
         assert_eq!(s.len(), 0);
+    }
+
+    #[test]
+    fn idle_and_returning_buffers_together_stay_within_the_bound() {
+        let mut s = Spare::new(KEEP);
+        let mut held = Vec::new();
+        // Half still shared by requests in flight, then whole buffers on top.
+        for _ in 0..KEEP / 2 {
+            let b = BytesMut::with_capacity(4096).freeze();
+            held.push(b.clone());
+            s.put_bytes(b, 4096);
+        }
+        for _ in 0..KEEP {
+            s.put(BytesMut::with_capacity(4096), 4096);
+        }
+        assert_eq!(s.len(), KEEP);
+        drop(held);
+        let _ = s.take(4096);
+        assert_eq!(s.len(), KEEP - 1);
     }
 }
