@@ -7,7 +7,9 @@
 //!
 //! Every measurement runs in a child process (`child METHOD ...`) that reports its wall
 //! time and peak RSS (`VmHWM`); the memserver runs as its own process, restarted per
-//! data set. Methods alternate within each repetition.
+//! data set. Methods alternate within each repetition, and each repetition's files are
+//! removed from the server after it (the memserver holds them in memory: seven 1 GiB
+//! repetitions would otherwise need over 20 GiB).
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line driver
 
 use std::io::{BufRead, BufReader, Write};
@@ -193,6 +195,12 @@ fn driver(args: &[String]) -> Result<(), String> {
                     rss / 1024
                 );
             }
+            let written: Vec<String> = methods
+                .iter()
+                .filter(|m| m.starts_with("put") || m.starts_with("write") || **m == "cursor-write")
+                .map(|m| format!("/{m}-{rep}"))
+                .collect();
+            clean(&me, &target, &written)?;
         }
         let _ = server.kill();
         let _ = server.wait();
@@ -264,6 +272,23 @@ fn start_memserver(bin: &str, generation: &str) -> Result<(std::process::Child, 
     Ok((child, target))
 }
 
+/// Removes `paths` (files or trees) from the server, in a child like the measurements.
+fn clean(me: &Path, target: &str, paths: &[String]) -> Result<(), String> {
+    let out = Command::new(me)
+        .args(["child", "clean", target])
+        .args(paths)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "removing {paths:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
 fn run_child(
     me: &Path,
     method: &str,
@@ -295,6 +320,18 @@ fn run_child(
 /// One measured action; returns the bytes moved and, for the raw methods, the seconds
 /// spent moving them.
 async fn child(args: &[String]) -> (u64, Option<f64>) {
+    if args[0] == "clean" {
+        let c = zerofs_client::Client::connect(&args[1]).await.unwrap();
+        for p in &args[2..] {
+            let m = c.stat(p).await.unwrap();
+            if m.is_dir() {
+                c.remove_dir_all(p).await.unwrap();
+            } else {
+                c.remove_file(p).await.unwrap();
+            }
+        }
+        return (0, Some(0.0));
+    }
     let (method, target, src, dst) = (&args[0], &args[1], &args[2], &args[3]);
     let total: u64 = args[4].parse().unwrap();
     match method.as_str() {

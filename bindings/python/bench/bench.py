@@ -4,8 +4,13 @@
 turns (A/B interleaved) for `--rounds` rounds and the best round is reported.
 
     python bench/bench.py [--rounds 3] [--small 2000] [--big-mib 256] [--entries 10000]
+                          [--rust-bench PATH]
 
-Clients that are not installed are skipped. Not run in CI (numbers go to docs/BENCHMARKS.md).
+The big read is also timed with the Rust client on the same server in the same run: the
+`zerofs-bench` child of `bench/` (W4, a whole-file `Client::read`), found at `--rust-bench`,
+`$ZEROFS_BENCH_BIN` or the repository's `target/bench/release/zerofs-bench` (built by
+`cargo xtask bench compare` or `cargo build --release --manifest-path bench/Cargo.toml
+--target-dir target/bench`). Clients that are not installed are skipped. Not run in CI (numbers go to docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from zerofs9p import AsyncClient, Client
 
@@ -70,6 +76,50 @@ async def big_read(c, path):
     return await c.read(path)
 
 
+def rust_bench_bin(args) -> str | None:
+    """The `zerofs-bench` binary that times the Rust client, if there is one."""
+    for p in (args.rust_bench, os.environ.get("ZEROFS_BENCH_BIN")):
+        if p:
+            return p
+    built = Path(__file__).resolve().parents[3] / "target" / "bench" / "release" / "zerofs-bench"
+    return str(built) if built.exists() else None
+
+
+def rust_child(binary, verb, target, workload, sizes, run_id=0) -> float | None:
+    """Runs one `zerofs-bench` child (`prepare` or `run`); for `run`, the timed seconds."""
+    cmd = [binary, verb, "--client", "ours", "--workload", workload, "--target", target, "--sizes", sizes]
+    if verb == "prepare":
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        return None
+    cmd += ["--run-id", str(run_id)]
+    with subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as p:
+        for line in p.stdout:  # bounded: the child prints READY, then one RESULT or ERROR
+            if line.strip() == "READY":
+                p.stdin.write("GO\n")
+                p.stdin.flush()
+            elif line.startswith(("RESULT", "ERROR")):
+                p.stdin.close()
+                break
+        p.wait(timeout=60)
+    fields = dict(f.split("=", 1) for f in line.split()[1:] if "=" in f)
+    if not line.startswith("RESULT"):
+        raise RuntimeError(f"zerofs-bench {workload}: {line.strip()}")
+    return float(fields["secs"])
+
+
+def bench_rust_read(args, target, results):
+    """The big read through the Rust client (the same server, the same size)."""
+    binary = rust_bench_bin(args)
+    if binary is None:
+        print("zerofs-bench not built: the Rust client's read is skipped", file=sys.stderr)
+        return
+    sizes = f"big_file={args.big_mib << 20}"
+    rust_child(binary, "prepare", target, "W4", sizes)
+    runs = iter(range(1, 1 << 30))
+    secs = best(args.rounds, lambda: rust_child(binary, "run", target, "W4", sizes, next(runs)))
+    results.append((f"{args.big_mib} MiB read", "Rust Client::read", secs))
+
+
 def run_async(coro):
     return asyncio.run(coro)
 
@@ -120,6 +170,7 @@ def bench_async_clients(args, results):
             case(f"{args.big_mib} MiB read", name, make, lambda c: big_read(c, f"{base}/big"))
             lister = "listdir" if name == "zerofs9p" else "read_dir"
             case(f"list {args.entries} entries", name, make, lambda c: getattr(c, lister)("/list"))
+        bench_rust_read(args, target, results)
         setup.close()
     finally:
         srv.stdin.close()
@@ -168,6 +219,7 @@ def main():
     ap.add_argument("--small", type=int, default=2000)
     ap.add_argument("--big-mib", type=int, default=256)
     ap.add_argument("--entries", type=int, default=10000)
+    ap.add_argument("--rust-bench", help="the zerofs-bench binary that times the Rust client")
     args = ap.parse_args()
     results = []
     bench_async_clients(args, results)
