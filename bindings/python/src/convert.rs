@@ -2,7 +2,6 @@
 //! names (`str` or `bytes`, as the caller's path was), and the `Stat`, `DirEntry` and
 //! `StatFs` records.
 
-use std::convert::Infallible;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
@@ -106,9 +105,9 @@ pub(crate) struct Data(pub Bytes);
 impl<'py> IntoPyObject<'py> for Data {
     type Target = PyBytes;
     type Output = Bound<'py, PyBytes>;
-    type Error = Infallible;
+    type Error = PyErr;
     fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Self::Error> {
-        Ok(PyBytes::new(py, &self.0))
+        crate::large::to_bytes(py, &self.0)
     }
 }
 

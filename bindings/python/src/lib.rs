@@ -10,6 +10,7 @@ mod client;
 mod convert;
 mod errors;
 mod file;
+mod large;
 mod listing;
 mod memserver;
 mod run;
