@@ -1,5 +1,5 @@
 //! `read_dir` of a large directory on a server with positional readdir cookies (ZeroFS, the
-//! memserver): the batch after next is asked for while the next one is in flight (issue 19).
+//! memserver): up to four batches are asked for at once, at predicted cookies (issue 19).
 //! Pinned here by the cookies of the `Treaddirattr` frames the memserver receives, which also
 //! pins the batch size (1000 entries, ZeroFS's) the predictions rest on.
 
@@ -69,24 +69,33 @@ fn names(n: usize) -> HashSet<String> {
 }
 
 #[tokio::test]
-async fn a_large_listing_asks_for_the_batch_after_next_early() {
+async fn a_large_listing_keeps_four_batches_in_flight() {
     let (s, c) = setup().await;
     // 4502 entries with `.` and `..`: cookies 1..=4502, batches of 1000.
     fill(&c, "/d", 4500).await;
     let cookies = list_and_check(&s, &c, "/d", &names(4500)).await;
-    // 0 and 1000 alone (two full batches set the stride), then 2000 with the guess 3000, then
-    // 4000 with the guess 5000 (wrong: the batch at 4000 is the 502-entry tail), then the
-    // end at 4502 alone: after a short batch no guess is made.
-    assert_eq!(cookies, [0, 1000, 2000, 3000, 4000, 4502, 5000]);
+    // 0 and 1000 alone (two full batches set the stride), then 2000, 3000, 4000 and 5000 at
+    // once; each full batch adds the next guess (6000, 7000) until 4000 turns out to be the
+    // 502-entry tail; the end at 4502 is then asked for alone. Past the end: 5000-7000.
+    assert_eq!(cookies, [0, 1000, 2000, 3000, 4000, 4502, 5000, 6000, 7000]);
 }
 
 #[tokio::test]
-async fn a_listing_that_ends_on_a_guess_costs_no_extra_frame() {
+async fn a_long_listing_asks_at_most_three_batches_past_its_end() {
     let (s, c) = setup().await;
-    fill(&c, "/d", 5500).await;
-    let cookies = list_and_check(&s, &c, "/d", &names(5500)).await;
-    // Exactly the frames of a one-at-a-time listing, in five rounds instead of seven.
-    assert_eq!(cookies, [0, 1000, 2000, 3000, 4000, 5000, 5502]);
+    fill(&c, "/d", 9500).await;
+    let cookies = list_and_check(&s, &c, "/d", &names(9500)).await;
+    // The frames of a one-at-a-time listing (0..=9000 and the end at 9502) plus the three
+    // guesses in flight when the tail at 9000 arrived.
+    let mut alone: Vec<u64> = (0..10).map(|i| i * 1000).collect();
+    alone.push(9502);
+    let past: Vec<u64> = cookies
+        .iter()
+        .copied()
+        .filter(|c| !alone.contains(c))
+        .collect();
+    assert_eq!(past, [10_000, 11_000, 12_000], "{cookies:?}");
+    assert_eq!(cookies.len(), alone.len() + 3);
 }
 
 #[tokio::test]
