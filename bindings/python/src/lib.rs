@@ -12,6 +12,7 @@ mod errors;
 mod file;
 mod listing;
 mod memserver;
+mod progress;
 mod run;
 mod transfer;
 
@@ -31,6 +32,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<convert::DirEntry>()?;
     m.add_class::<convert::StatFs>()?;
     m.add_class::<memserver::MemServer>()?;
+    m.add_class::<progress::PyProgress>()?;
     errors::register(m)?;
     Ok(())
 }
