@@ -35,9 +35,10 @@ from fsspec.implementations.local import make_path_posix, trailing_sep
 from fsspec.spec import AbstractBufferedFile
 from fsspec.utils import infer_storage_options
 
+from ._async_file import ZeroFsAsyncFile, open_async
 from ._native import AsyncClient, Client, Stat
 
-__all__ = ["ZeroFsFileSystem", "ZeroFsFile"]
+__all__ = ["ZeroFsFileSystem", "ZeroFsFile", "ZeroFsAsyncFile"]
 
 _CONNECT_KEYS = ("uid", "gid", "uname", "aname", "msize", "connect_timeout")
 # Local <-> remote streaming granularity for get/put (the engine pipelines each piece).
@@ -516,6 +517,17 @@ class ZeroFsFileSystem(AsyncFileSystem):
             await asyncio.gather(*(self._rm_one(p) for p in levels[depth]))
 
     # -- files ------------------------------------------------------------------------
+
+    async def open_async(
+        self, path: str, mode: str = "rb", block_size: int | None = None, **kwargs: Any
+    ) -> ZeroFsAsyncFile:
+        """An async file (``ZeroFsAsyncFile``): ``async with await fs.open_async(p) as f:
+        data = await f.read(n)``. Modes ``"rb"``, ``"wb"``, ``"ab"``, ``"xb"``; a missing
+        file raises ``FileNotFoundError`` here, as do ``IsADirectoryError`` (a directory)
+        and ``FileExistsError`` (``"xb"`` on an existing path); writing modes create
+        missing parent directories. ``block_size``: bytes buffered per write request
+        (default 5 MiB)."""
+        return await open_async(self, path, mode, block_size, **kwargs)
 
     def _open(
         self,
