@@ -141,7 +141,10 @@ impl Reporter {
         let mut copy = std::pin::pin!(copy);
         let mut next = Instant::now();
         loop {
-            let changed = async {
+            // Unconstrained: `changed()` counts against tokio's cooperative budget, which a
+            // busy copy (many replies ready at once) can use up at every poll, so that a
+            // budgeted watch would see no change until the copy is over.
+            let changed = tokio::task::unconstrained(async {
                 // (The timer's resolution is a millisecond: no timer when the time is up.)
                 if next > Instant::now() {
                     tokio::time::sleep_until(next).await;
@@ -150,7 +153,7 @@ impl Reporter {
                     // The engine is gone: nothing more will change.
                     std::future::pending::<()>().await;
                 }
-            };
+            });
             tokio::select! {
                 biased;
                 out = &mut copy => return Ok(out),
