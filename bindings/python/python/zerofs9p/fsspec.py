@@ -17,6 +17,9 @@ Every operation goes through one connection, which pipelines concurrent requests
 concurrently over it. ``put``/``get`` run through the bulk transfer engine (the one the
 CLI's ``cp`` uses): a recursive copy of a directory is one engine call that walks the tree
 and copies many files at once, each written under a temporary name and renamed into place.
+Their ``callback`` moves while the engine copies (bytes for one file, files for a tree).
+``open_async`` returns async file objects (``ZeroFsAsyncFile``) for ``asynchronous=True``
+filesystems.
 """
 
 from __future__ import annotations
