@@ -11,6 +11,7 @@ use zerofs_client::{Client as RClient, ConnectOptions, ZeroFsError as RError};
 use crate::convert::{Data, Name, PathArg, Stat, StatFs, data_arg, path_arg, path_or_root};
 use crate::errors::{Filename, to_py};
 use crate::file::{OpenMode, Opened};
+use crate::progress::Reporter;
 use crate::run::{Unit, run};
 use crate::transfer::{self, Direction, Knobs};
 
@@ -300,23 +301,33 @@ macro_rules! client_class {
             /// symlinks are recreated as symlinks (`keep_symlinks=False` skips them). The
             /// parent of `remote` must exist. Returns `{"files", "bytes", "dirs"}`; if any
             /// path failed, the rest is still copied and the first failure is raised.
-            #[pyo3(signature = (local, remote, *, recursive=false, keep_modes=true, keep_times=true, keep_symlinks=true, concurrency=None, block_size=None))]
+            ///
+            /// `progress`: a callable receiving a `TransferProgress` (`files_done`,
+            /// `files_total`, `bytes_done`, `bytes_total`, `scan_done`) while the copy runs,
+            /// at most once per `progress_interval` seconds (default 0.1; 0: at every
+            /// change the copy makes between two calls), and once at the end with the
+            /// final counts; never twice with the same counts. `AsyncClient` calls it on
+            /// the event loop's thread, `Client` in the calling thread. If it raises, the
+            /// copy is cancelled (no partial file is left) and its exception propagates.
+            #[pyo3(signature = (local, remote, *, recursive=false, keep_modes=true, keep_times=true, keep_symlinks=true, concurrency=None, block_size=None, progress=None, progress_interval=crate::progress::DEFAULT_INTERVAL))]
             #[allow(clippy::too_many_arguments)]
-            fn upload(&self, py: Python<'_>, local: &Bound<'_, PyAny>, remote: &Bound<'_, PyAny>, recursive: bool, keep_modes: bool, keep_times: bool, keep_symlinks: bool, concurrency: Option<usize>, block_size: Option<usize>) -> PyResult<Py<PyAny>> {
+            fn upload(&self, py: Python<'_>, local: &Bound<'_, PyAny>, remote: &Bound<'_, PyAny>, recursive: bool, keep_modes: bool, keep_times: bool, keep_symlinks: bool, concurrency: Option<usize>, block_size: Option<usize>, progress: Option<Py<PyAny>>, progress_interval: f64) -> PyResult<Py<PyAny>> {
                 let (c, l, r) = (self.inner.get()?, path_arg(local)?, path_arg(remote)?);
                 let k = Knobs { recursive, keep_modes, keep_times, keep_symlinks, concurrency, block_size };
-                run(py, $blocking, transfer::copy(c, Direction::Up, l, r, k))
+                let p = Reporter::new(py, progress, progress_interval, $blocking)?;
+                run(py, $blocking, transfer::copy(c, Direction::Up, l, r, k, p))
             }
 
             /// Copies the server file (or, with `recursive=True`, directory tree) `remote` to
             /// the local path `local` (the destination itself): the reverse of `upload`, with
-            /// the same engine, keywords and result.
-            #[pyo3(signature = (remote, local, *, recursive=false, keep_modes=true, keep_times=true, keep_symlinks=true, concurrency=None, block_size=None))]
+            /// the same engine, keywords (`progress` included) and result.
+            #[pyo3(signature = (remote, local, *, recursive=false, keep_modes=true, keep_times=true, keep_symlinks=true, concurrency=None, block_size=None, progress=None, progress_interval=crate::progress::DEFAULT_INTERVAL))]
             #[allow(clippy::too_many_arguments)]
-            fn download(&self, py: Python<'_>, remote: &Bound<'_, PyAny>, local: &Bound<'_, PyAny>, recursive: bool, keep_modes: bool, keep_times: bool, keep_symlinks: bool, concurrency: Option<usize>, block_size: Option<usize>) -> PyResult<Py<PyAny>> {
+            fn download(&self, py: Python<'_>, remote: &Bound<'_, PyAny>, local: &Bound<'_, PyAny>, recursive: bool, keep_modes: bool, keep_times: bool, keep_symlinks: bool, concurrency: Option<usize>, block_size: Option<usize>, progress: Option<Py<PyAny>>, progress_interval: f64) -> PyResult<Py<PyAny>> {
                 let (c, r, l) = (self.inner.get()?, path_arg(remote)?, path_arg(local)?);
                 let k = Knobs { recursive, keep_modes, keep_times, keep_symlinks, concurrency, block_size };
-                run(py, $blocking, transfer::copy(c, Direction::Down, r, l, k))
+                let p = Reporter::new(py, progress, progress_interval, $blocking)?;
+                run(py, $blocking, transfer::copy(c, Direction::Down, r, l, k, p))
             }
 
             /// File system statistics.

@@ -13,6 +13,7 @@ mod file;
 mod large;
 mod listing;
 mod memserver;
+mod progress;
 mod run;
 mod transfer;
 
@@ -32,6 +33,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<convert::DirEntry>()?;
     m.add_class::<convert::StatFs>()?;
     m.add_class::<memserver::MemServer>()?;
+    m.add_class::<progress::PyProgress>()?;
     errors::register(m)?;
     Ok(())
 }

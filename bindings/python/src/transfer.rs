@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
@@ -15,6 +16,7 @@ use zerofs_client::transfer::{Endpoint, Transfer, TransferError, TransferOptions
 
 use crate::convert::PathArg;
 use crate::errors::to_py;
+use crate::progress::Reporter;
 
 /// Which way the bytes go.
 #[derive(Debug, Clone, Copy)]
@@ -36,16 +38,24 @@ pub(crate) struct Knobs {
     pub block_size: Option<usize>,
 }
 
+/// How long a copy stopped by its progress callable waits for its temporary files on the
+/// server to be removed before it raises (a silent server must not hang the call).
+const SETTLE: Duration = Duration::from_secs(10);
+
 /// Runs one copy from `src` to `dst` (the destination path itself, not a directory to copy
 /// into) and returns its counts as a dict (`files`, `bytes`, `dirs`). A failure of any path
 /// fails the call: the first one is raised as an `OSError` with its errno and path (the
 /// message says how many failed), after the rest of the tree was copied.
+///
+/// With a `progress` reporter, the copy's counts go to its callable while it runs and once
+/// when it ends; if the callable raises, the copy is cancelled and that exception returned.
 pub(crate) async fn copy(
     c: Arc<RClient>,
     dir: Direction,
     src: PathArg,
     dst: PathArg,
     k: Knobs,
+    progress: Option<Reporter>,
 ) -> PyResult<HashMap<&'static str, u64>> {
     let d = TransferOptions::default();
     let engine = Transfer::new(TransferOptions {
@@ -67,7 +77,27 @@ pub(crate) async fn copy(
             Endpoint::local(dst.path()),
         ),
     };
-    let report = engine.copy(from, to).await.map_err(|e| to_os_error(e, 0))?;
+    let report = match progress {
+        None => engine.copy(from, to).await,
+        Some(mut r) => {
+            let rx = engine.progress();
+            match r.drive(engine.copy(from, to), rx.clone()).await {
+                Ok(out) => {
+                    if out.is_ok() {
+                        let last = *rx.borrow();
+                        r.report(last).await?;
+                    }
+                    out
+                }
+                Err(err) => {
+                    // The copy's future is dropped: wait (bounded) for its temporaries to go.
+                    let _ = tokio::time::timeout(SETTLE, engine.settle()).await;
+                    return Err(err);
+                }
+            }
+        }
+    };
+    let report = report.map_err(|e| to_os_error(e, 0))?;
     if let Some(first) = report.failures.into_iter().next() {
         return Err(to_os_error(first, report.failed.saturating_sub(1)));
     }

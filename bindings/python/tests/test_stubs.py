@@ -28,7 +28,8 @@ def stub_classes() -> dict[str, set[str]]:
 
 def test_stubs_match_the_native_module():
     classes = stub_classes()
-    assert {"AsyncClient", "Client", "AsyncFile", "File", "MemServer", "Stat"} <= set(classes)
+    assert {"AsyncClient", "Client", "AsyncFile", "File", "MemServer", "Stat",
+            "TransferProgress"} <= set(classes)
     for name, members in classes.items():
         cls = getattr(_native, name)
         for m in members - {"__init__"}:
@@ -52,7 +53,7 @@ def test_every_public_method_has_a_docstring():
     os.stat_result and described by the class docstring)."""
     for cls in (_native.AsyncClient, _native.Client, _native.AsyncFile, _native.File,
                 _native.AsyncScandir, _native.Scandir, _native.DirEntry, _native.StatFs,
-                _native.MemServer):
+                _native.MemServer, _native.TransferProgress):
         assert cls.__doc__, cls.__name__
         undocumented = [m for m in dir(cls) if not m.startswith("_")
                         and not (getattr(cls, m).__doc__ or "").strip()]

@@ -32,6 +32,7 @@ from ._native import (
     Stale,
     Stat,
     StatFs,
+    TransferProgress,
     ZeroFsError,
 )
 
@@ -49,5 +50,6 @@ __all__ = [
     "Stale",
     "Stat",
     "StatFs",
+    "TransferProgress",
     "ZeroFsError",
 ]

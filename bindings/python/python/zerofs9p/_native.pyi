@@ -1,7 +1,7 @@
 """Type stubs of the native module (PyO3). See the package docstring."""
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
 from typing import Any, AnyStr, Generic, Optional, TypeVar, Union, overload
 
@@ -51,6 +51,18 @@ class Stat:
     def is_dir(self) -> bool: ...
     def is_file(self) -> bool: ...
     def is_symlink(self) -> bool: ...
+
+class TransferProgress:
+    """Counts of a running ``upload``/``download``, as its ``progress`` callable receives
+    them: ``files_total``/``bytes_total`` grow while the walk discovers the tree
+    (``scan_done``: they are final)."""
+
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+    scan_done: bool
+    def as_dict(self) -> dict[str, Any]: ...
 
 class StatFs:
     block_size: int
@@ -205,8 +217,13 @@ class AsyncClient:
         keep_symlinks: bool = True,
         concurrency: Optional[int] = None,
         block_size: Optional[int] = None,
+        progress: Optional[Callable[[TransferProgress], object]] = None,
+        progress_interval: float = 0.1,
     ) -> dict[str, int]:
-        """Local file or tree -> server, through the bulk engine: ``{"files", "bytes", "dirs"}``."""
+        """Local file or tree -> server, through the bulk engine: ``{"files", "bytes", "dirs"}``.
+        ``progress`` is called with a ``TransferProgress`` while it runs (at most once per
+        ``progress_interval`` seconds) and once at the end; if it raises, the copy is
+        cancelled and the exception propagates."""
     async def download(
         self,
         remote: AnyPath,
@@ -218,6 +235,8 @@ class AsyncClient:
         keep_symlinks: bool = True,
         concurrency: Optional[int] = None,
         block_size: Optional[int] = None,
+        progress: Optional[Callable[[TransferProgress], object]] = None,
+        progress_interval: float = 0.1,
     ) -> dict[str, int]:
         """Server file or tree -> local path, through the bulk engine."""
     async def statfs(self) -> StatFs: ...
@@ -299,8 +318,13 @@ class Client:
         keep_symlinks: bool = True,
         concurrency: Optional[int] = None,
         block_size: Optional[int] = None,
+        progress: Optional[Callable[[TransferProgress], object]] = None,
+        progress_interval: float = 0.1,
     ) -> dict[str, int]:
-        """Local file or tree -> server, through the bulk engine: ``{"files", "bytes", "dirs"}``."""
+        """Local file or tree -> server, through the bulk engine: ``{"files", "bytes", "dirs"}``.
+        ``progress`` is called with a ``TransferProgress`` while it runs (at most once per
+        ``progress_interval`` seconds) and once at the end; if it raises, the copy is
+        cancelled and the exception propagates."""
     def download(
         self,
         remote: AnyPath,
@@ -312,6 +336,8 @@ class Client:
         keep_symlinks: bool = True,
         concurrency: Optional[int] = None,
         block_size: Optional[int] = None,
+        progress: Optional[Callable[[TransferProgress], object]] = None,
+        progress_interval: float = 0.1,
     ) -> dict[str, int]:
         """Server file or tree -> local path, through the bulk engine."""
     def statfs(self) -> StatFs: ...

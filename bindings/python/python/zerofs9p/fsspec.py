@@ -17,6 +17,9 @@ Every operation goes through one connection, which pipelines concurrent requests
 concurrently over it. ``put``/``get`` run through the bulk transfer engine (the one the
 CLI's ``cp`` uses): a recursive copy of a directory is one engine call that walks the tree
 and copies many files at once, each written under a temporary name and renamed into place.
+Their ``callback`` moves while the engine copies (bytes for one file, files for a tree).
+``open_async`` returns async file objects (``ZeroFsAsyncFile``) for ``asynchronous=True``
+filesystems.
 """
 
 from __future__ import annotations
@@ -30,14 +33,15 @@ from glob import has_magic
 from typing import Any
 
 from fsspec.asyn import AsyncFileSystem
-from fsspec.callbacks import DEFAULT_CALLBACK
+from fsspec.callbacks import DEFAULT_CALLBACK, NoOpCallback
 from fsspec.implementations.local import make_path_posix, trailing_sep
 from fsspec.spec import AbstractBufferedFile
 from fsspec.utils import infer_storage_options
 
+from ._async_file import ZeroFsAsyncFile, open_async
 from ._native import AsyncClient, Client, Stat
 
-__all__ = ["ZeroFsFileSystem", "ZeroFsFile"]
+__all__ = ["ZeroFsFileSystem", "ZeroFsFile", "ZeroFsAsyncFile"]
 
 _CONNECT_KEYS = ("uid", "gid", "uname", "aname", "msize", "connect_timeout")
 # Local <-> remote streaming granularity for get/put (the engine pipelines each piece).
@@ -46,6 +50,33 @@ _MAX_RANGE = (1 << 32) - 1
 # How put/get drive the bulk engine: fsspec copies bytes, not metadata (like its local
 # filesystem's copies), so modes and times are the destination's defaults.
 _ENGINE = {"keep_modes": False, "keep_times": False}
+# Keywords of put/get/put_file/get_file handed to the engine: block size and files at once
+# (the engine's defaults otherwise), and the least time between two progress reports.
+_ENGINE_KEYS = ("block_size", "concurrency", "progress_interval")
+
+
+def _engine(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The engine keywords for a put/get: fsspec's copy semantics plus the caller's
+    ``_ENGINE_KEYS``."""
+    return {**_ENGINE, **{k: kwargs[k] for k in _ENGINE_KEYS if kwargs.get(k) is not None}}
+
+
+def _progress(callback: Any, unit: str) -> dict[str, Any]:
+    """The ``progress`` keyword for an engine copy that moves fsspec's ``callback`` live:
+    its size and value follow the engine's byte counts (``unit="bytes"``, one file's
+    transfer) or file counts (``unit="files"``, a whole tree, fsspec's unit for put/get).
+    Empty for no callback (or fsspec's no-op default): the copy then reports nothing."""
+    if callback is None or isinstance(callback, NoOpCallback):
+        return {}
+    total, done = f"{unit}_total", f"{unit}_done"
+
+    def report(p: Any) -> None:
+        size = getattr(p, total)
+        if callback.size != size:
+            callback.set_size(size)
+        callback.absolute_update(getattr(p, done))
+
+    return {"progress": report}
 
 
 def _whole_tree(src: Any, dst: Any, recursive: bool, maxdepth: Any, kwargs: dict) -> bool:
@@ -313,9 +344,11 @@ class ZeroFsFileSystem(AsyncFileSystem):
         # into place (an interrupted put leaves no partial file). It copies a symlink as a
         # link; one file's put copies what the link points to, as fsspec does.
         src = os.path.realpath(lpath) if os.path.islink(lpath) else lpath
-        report = await self._with_parents(rpath, lambda: c.upload(src, rpath, **_ENGINE))
+        live = _progress(callback, "bytes")
+        engine = {**_engine(kwargs), **live}
+        report = await self._with_parents(rpath, lambda: c.upload(src, rpath, **engine))
         if callback is not None:
-            callback.relative_update(report["bytes"])
+            callback.absolute_update(report["bytes"])
 
     async def _put_file_exclusive(
         self, c: AsyncClient, lpath: str, rpath: str, callback: Any
@@ -340,8 +373,9 @@ class ZeroFsFileSystem(AsyncFileSystem):
         if os.path.isdir(lpath):
             return
         c = await self._client()
+        live = _progress(callback, "bytes")
         try:
-            report = await c.download(rpath, lpath, **_ENGINE)
+            report = await c.download(rpath, lpath, **_engine(kwargs), **live)
         except IsADirectoryError:
             if not (await c.stat(rpath)).is_dir():
                 raise
@@ -351,10 +385,10 @@ class ZeroFsFileSystem(AsyncFileSystem):
             # The engine recreated a server symlink as a link; one file's get copies what
             # it points to, as fsspec does (checked locally: no round trip for plain files).
             os.unlink(lpath)
-            report = await c.download(await c.realpath(rpath), lpath, **_ENGINE)
+            report = await c.download(await c.realpath(rpath), lpath, **_engine(kwargs), **live)
         if callback is not None:
             callback.set_size(report["bytes"])
-            callback.relative_update(report["bytes"])
+            callback.absolute_update(report["bytes"])
 
     async def _put(
         self,
@@ -376,9 +410,10 @@ class ZeroFsFileSystem(AsyncFileSystem):
             parent = self._parent(dest)
             if parent not in ("", "/"):
                 await c.mkdir(parent, parents=True, exist_ok=True)
-            report = await c.upload(lpath, dest, recursive=True, **_ENGINE)
+            live = _progress(callback, "files")
+            report = await c.upload(lpath, dest, recursive=True, **_engine(kwargs), **live)
             callback.set_size(report["files"])
-            callback.relative_update(report["files"])
+            callback.absolute_update(report["files"])
             return None
         return await super()._put(
             lpath, rpath, recursive=recursive, callback=callback, maxdepth=maxdepth, **kwargs
@@ -403,9 +438,12 @@ class ZeroFsFileSystem(AsyncFileSystem):
                 dest = posixpath.join(dest, src_name)
             os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
             c = await self._client()
-            report = await c.download(self._strip_protocol(rpath), dest, recursive=True, **_ENGINE)
+            live = _progress(callback, "files")
+            report = await c.download(
+                self._strip_protocol(rpath), dest, recursive=True, **_engine(kwargs), **live
+            )
             callback.set_size(report["files"])
-            callback.relative_update(report["files"])
+            callback.absolute_update(report["files"])
             return None
         return await super()._get(
             rpath, lpath, recursive=recursive, callback=callback, maxdepth=maxdepth, **kwargs
@@ -482,6 +520,17 @@ class ZeroFsFileSystem(AsyncFileSystem):
             await asyncio.gather(*(self._rm_one(p) for p in levels[depth]))
 
     # -- files ------------------------------------------------------------------------
+
+    async def open_async(
+        self, path: str, mode: str = "rb", block_size: int | None = None, **kwargs: Any
+    ) -> ZeroFsAsyncFile:
+        """An async file (``ZeroFsAsyncFile``): ``async with await fs.open_async(p) as f:
+        data = await f.read(n)``. Modes ``"rb"``, ``"wb"``, ``"ab"``, ``"xb"``; a missing
+        file raises ``FileNotFoundError`` here, as do ``IsADirectoryError`` (a directory)
+        and ``FileExistsError`` (``"xb"`` on an existing path); writing modes create
+        missing parent directories. ``block_size``: bytes buffered per write request
+        (default 5 MiB)."""
+        return await open_async(self, path, mode, block_size, **kwargs)
 
     def _open(
         self,
