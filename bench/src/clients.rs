@@ -54,6 +54,9 @@ macro_rules! workloads {
             pub async fn connect(target: &str, aname: &str) -> Result<Arc<Client>, String> {
                 let mut opts = zc::ConnectOptions::default();
                 opts.aname = aname.to_owned();
+                if let Some(m) = std::env::var("ZEROFS_BENCH_MSIZE").ok().and_then(|m| m.parse().ok()) {
+                    opts.msize = m;
+                }
                 Client::connect_with(target, opts)
                     .await
                     .map_err(|e| err(&format!("connect {target}"), e))

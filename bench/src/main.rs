@@ -51,7 +51,10 @@ compare options:
   --zerofs-bin PATH       ZeroFS 0.19.1 (default $ZEROFS_CLIENT_ZEROFS or the xtask cache)
   --zerofs-2.3-bin PATH   ZeroFS 2.3.0, built from source (default $ZEROFS_HEAD_BIN);
                           measured against ZeroFS's client 0.4.0 (it speaks only .Z)
-  --out FILE              also write the Markdown report to FILE";
+  --out FILE              also write the Markdown report to FILE
+
+environment: ZEROFS_BENCH_MSIZE=N makes ours ask for msize N (experiments: how the cut of
+large reads and writes changes a server's throughput)";
 
 fn env_path(key: &str) -> Option<PathBuf> {
     std::env::var_os(key)
