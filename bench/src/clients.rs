@@ -54,7 +54,10 @@ macro_rules! workloads {
             pub async fn connect(target: &str, aname: &str) -> Result<Arc<Client>, String> {
                 let mut opts = zc::ConnectOptions::default();
                 opts.aname = aname.to_owned();
-                if let Some(m) = std::env::var("ZEROFS_BENCH_MSIZE").ok().and_then(|m| m.parse().ok()) {
+                if let Some(m) = std::env::var("ZEROFS_BENCH_MSIZE")
+                    .ok()
+                    .and_then(|m| m.parse().ok())
+                {
                     opts.msize = m;
                 }
                 Client::connect_with(target, opts)
