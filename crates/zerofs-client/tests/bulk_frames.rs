@@ -1,6 +1,7 @@
-//! Frames per bulk call on the `.Z` memserver (issue 19): a 1 MiB `read_at` is one `Tread` of
-//! exactly 1 MiB with the default msize (ZeroFS's own client cuts it into `msize − 11` bytes
-//! and an 11-byte second request).
+//! Frames per bulk call (issue 19): a 1 MiB `read_at` is two `Tread`s of 512 KiB in flight at
+//! once on `.Z` (ZeroFS 2.x serves them on two cores; its own client sends `msize − 11` bytes
+//! and then an 11-byte second request), and one `Tread` of exactly 1 MiB on the other
+//! dialects, with the default msize.
 
 use std::sync::{Arc, Mutex};
 
@@ -10,9 +11,9 @@ use zerofs_memserver::{Config, Generation, MemServer, ReplyLoss};
 
 const MIB: u32 = 1 << 20;
 
-#[tokio::test]
-async fn a_one_mib_read_at_is_one_tread_of_one_mib() {
-    let s = MemServer::start(Config::new(Generation::Z).ephemeral_unix())
+/// The `Tread` counts the server receives for four 1 MiB `read_at` calls (checking the data).
+async fn tread_counts(generation: Generation) -> Vec<u32> {
+    let s = MemServer::start(Config::new(generation).ephemeral_unix())
         .await
         .unwrap();
     let c = Client::connect(&s.unix_target().unwrap()).await.unwrap();
@@ -36,8 +37,27 @@ async fn a_one_mib_read_at_is_one_tread_of_one_mib() {
         );
     }
     s.clear_reply_loss();
-    assert_eq!(*counts.lock().unwrap(), [MIB; 4]);
     let n = s.counters();
-    assert_eq!(n.frames(MessageType::Tread), 4);
-    assert_eq!(n.total_frames(), 4, "nothing but the reads");
+    let counts = counts.lock().unwrap().clone();
+    assert_eq!(n.frames(MessageType::Tread), counts.len() as u64);
+    assert_eq!(
+        n.total_frames(),
+        counts.len() as u64,
+        "nothing but the reads"
+    );
+    counts
+}
+
+#[tokio::test]
+async fn a_one_mib_read_at_is_two_treads_of_half_a_mib_on_z() {
+    let half = zerofs_session::Z_READ_PIECE as u32;
+    assert_eq!(half, MIB / 2);
+    assert_eq!(tread_counts(Generation::Z).await, [half; 8]);
+}
+
+#[tokio::test]
+async fn a_one_mib_read_at_is_one_tread_of_one_mib_elsewhere() {
+    for g in [Generation::Gen1, Generation::Gen2] {
+        assert_eq!(tread_counts(g).await, [MIB; 4], "{g:?}");
+    }
 }

@@ -2,7 +2,9 @@
 //!
 //! Chunks are `iounit` bytes when the open reply gave one, else `msize − 24` (diod refuses
 //! counts above that; ZeroFS's own limits are 11 and 23 bytes of overhead), and writes also
-//! respect the dialect's write overhead (48 bytes in `.Z`). Up to `bulk_window` chunks are in
+//! respect the dialect's write overhead (48 bytes in `.Z`). On `.Z` (ZeroFS 2.x) a range read
+//! is cut into pieces of at most [`Z_READ_PIECE`], so even a 1 MiB call keeps the server
+//! working on two requests at once (see its docs). Up to `bulk_window` chunks are in
 //! flight; results are consumed in order. A read stops at EOF or the first short chunk and
 //! returns everything before it; a write stops at the first short chunk and reports exactly the
 //! contiguous bytes that landed. Sizes are re-read per chunk, so a reconnect that shrinks msize
@@ -12,7 +14,7 @@ use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
 use zerofs_9p_proto::consts::{LINUX_IOHDRSZ, READ_OVERHEAD};
-use zerofs_9p_proto::{Message, Tread, Twrite, kind};
+use zerofs_9p_proto::{Dialect, Message, Tread, Twrite, kind};
 
 use crate::effects::Effect;
 use crate::error::SessionError;
@@ -20,7 +22,26 @@ use crate::fids::Fid;
 use crate::read_buffer::ReadBuffer;
 use crate::session::Session;
 
+/// The largest piece a range read is cut into on `.Z`. ZeroFS 2.3 serves each `Tread` in
+/// its own task, so a call cut in two is read by the server on two cores: interleaved on one
+/// server (docs/BENCHMARKS.md, issue 19), 256 MiB of 1 MiB `read_at` calls ran at a median of
+/// 1,099 MiB/s in one piece, 1,509 in two of 512 KiB and 1,335 in four of 256 KiB (ZeroFS's
+/// client 0.4.0: 958). ZeroFS 0.19.1 showed no such gain (the same benchmarks), so other
+/// dialects keep whole chunks.
+pub const Z_READ_PIECE: usize = 512 << 10;
+
 impl Session {
+    /// The largest piece [`read_append`](Self::read_append) asks for at once: a whole chunk,
+    /// or on `.Z` at most [`Z_READ_PIECE`].
+    fn read_piece_size(&self, fid: &Fid) -> usize {
+        let chunk = self.read_chunk(fid) as usize;
+        if self.dialect() == Dialect::Z {
+            chunk.min(Z_READ_PIECE)
+        } else {
+            chunk
+        }
+    }
+
     /// The largest read chunk for `fid` right now.
     pub fn read_chunk(&self, fid: &Fid) -> u32 {
         let msize = self.msize();
@@ -157,7 +178,7 @@ impl Session {
     ) -> Result<usize, SessionError> {
         // Nothing lies beyond the last addressable byte: never compute an offset past it.
         let len = clamp_to_offset_space(offset, len);
-        if len > self.read_chunk(fid) as usize {
+        if len > self.read_piece_size(fid) {
             out.reserve(len.min(self.options().max_buffered_bytes));
         }
         let window = self.options().bulk_window;
@@ -166,7 +187,7 @@ impl Session {
         let mut pending = FuturesOrdered::new();
         loop {
             while pending.len() < window && issued < len {
-                let n = (len - issued).min(self.read_chunk(fid) as usize);
+                let n = (len - issued).min(self.read_piece_size(fid));
                 let off = offset + issued as u64;
                 let sink = out.place(n);
                 pending

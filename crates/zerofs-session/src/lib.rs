@@ -52,6 +52,7 @@ mod tests;
 
 pub use zerofs_9p_proto as proto;
 
+pub use crate::bulk::Z_READ_PIECE;
 pub use crate::conn::{BoxRead, BoxWrite};
 pub use crate::error::{ConnectStage, SessionError};
 pub use crate::fids::Fid;
