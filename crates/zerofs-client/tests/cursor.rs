@@ -2,11 +2,19 @@
 //! sequential read-ahead, checked by content and by the frames the server saw.
 
 use std::io::SeekFrom;
+use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use zerofs_client::{Client, OpenOptions};
 use zerofs_memserver::zerofs_9p_proto::MessageType;
-use zerofs_memserver::{Config, Generation, MemServer};
+use zerofs_memserver::{Config, Generation, MemServer, ServerHandle};
+
+/// A memserver of `generation` and a client of it.
+async fn server(generation: Generation) -> (ServerHandle, Arc<Client>) {
+    let s = MemServer::start(Config::new(generation)).await.unwrap();
+    let c = Client::connect(&s.target()).await.unwrap();
+    (s, c)
+}
 
 fn data(n: usize, seed: u8) -> Vec<u8> {
     (0..n)
@@ -16,8 +24,7 @@ fn data(n: usize, seed: u8) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_writes_are_coalesced_into_chunks_and_read_back_ahead() {
-    let s = MemServer::start(Config::new(Generation::Z)).await.unwrap();
-    let c = Client::connect(&s.target()).await.unwrap();
+    let (s, c) = server(Generation::Z).await;
     let f = c.create("/f").await.unwrap();
     let content = data(5 << 20, 1);
     let chunk = c.capabilities().max_write_chunk as usize;
@@ -106,10 +113,7 @@ async fn reads_seeks_and_writes_interleave_consistently() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_write_behind_is_reported_at_the_next_write_flush_and_shutdown() {
-    let s = MemServer::start(Config::new(Generation::Gen2))
-        .await
-        .unwrap();
-    let c = Client::connect(&s.target()).await.unwrap();
+    let (_s, c) = server(Generation::Gen2).await;
     c.write("/ro", b"read only").await.unwrap();
     // Opened for reading only: the server refuses every write.
     let f = c.open("/ro", OpenOptions::read_only()).await.unwrap();
@@ -125,10 +129,7 @@ async fn a_failed_write_behind_is_reported_at_the_next_write_flush_and_shutdown(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_chunk_in_flight_is_reported_by_a_later_small_write_without_a_flush() {
-    let s = MemServer::start(Config::new(Generation::Gen2))
-        .await
-        .unwrap();
-    let c = Client::connect(&s.target()).await.unwrap();
+    let (_s, c) = server(Generation::Gen2).await;
     c.write("/ro", b"read only").await.unwrap();
     let f = c.open("/ro", OpenOptions::read_only()).await.unwrap();
     let chunk = c.capabilities().max_write_chunk as usize;
@@ -154,10 +155,7 @@ async fn a_failed_chunk_in_flight_is_reported_by_a_later_small_write_without_a_f
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeks_while_writes_are_in_flight_land_every_byte_in_its_place() {
-    let s = MemServer::start(Config::new(Generation::Gen2))
-        .await
-        .unwrap();
-    let c = Client::connect(&s.target()).await.unwrap();
+    let (_s, c) = server(Generation::Gen2).await;
     let f = c.create("/s").await.unwrap();
     let mut model = data(3 << 20, 5);
     let mut cur = f.cursor();
@@ -187,10 +185,7 @@ async fn seeks_while_writes_are_in_flight_land_every_byte_in_its_place() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_ahead_is_dropped_by_the_cursors_own_writes_and_seeks() {
-    let s = MemServer::start(Config::new(Generation::Gen2))
-        .await
-        .unwrap();
-    let c = Client::connect(&s.target()).await.unwrap();
+    let (_s, c) = server(Generation::Gen2).await;
     let mut model = data(6 << 20, 9);
     c.write("/r", &model).await.unwrap();
     let f = c.open("/r", OpenOptions::read_write()).await.unwrap();
@@ -224,10 +219,7 @@ async fn read_ahead_is_dropped_by_the_cursors_own_writes_and_seeks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_all_dropped_midway_loses_nothing_it_accepted() {
-    let s = MemServer::start(Config::new(Generation::Gen2))
-        .await
-        .unwrap();
-    let c = Client::connect(&s.target()).await.unwrap();
+    let (_s, c) = server(Generation::Gen2).await;
     let f = c.create("/d").await.unwrap();
     let content = data(24 << 20, 2);
     let mut cur = f.cursor();
