@@ -153,13 +153,16 @@ impl Ctx {
         let ask = |at: u64| async move { (at, self.read_batch(listing, at).await) };
         let mut ahead = futures::stream::FuturesOrdered::new();
         let (mut next, mut resume) = (Some(cookie), cookie);
-        for _ in 0..AHEAD {
-            if let Some(at) = next {
+        loop {
+            // Keep AHEAD asked (fewer only when the cookies run out of range).
+            while ahead.len() < AHEAD {
+                let Some(at) = next else { break };
                 ahead.push_back(ask(at));
                 next = at.checked_add(n);
             }
-        }
-        while let Some((at, reply)) = ahead.next().await {
+            let Some((at, reply)) = ahead.next().await else {
+                break;
+            };
             let batch = match reply {
                 Ok(b) => b,
                 // Asked early, it may have failed for a reason that no longer holds: ask again.
@@ -172,10 +175,6 @@ impl Ctx {
             }
             resume = batch.next;
             append(out, batch.entries);
-            if let Some(at) = next {
-                ahead.push_back(ask(at));
-                next = at.checked_add(n);
-            }
         }
         // Only reached if the predicted cookies ran out of range: go on one at a time.
         self.read_batch(listing, resume).await
