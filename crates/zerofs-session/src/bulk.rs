@@ -18,7 +18,7 @@ use zerofs_9p_proto::{Dialect, Message, Tread, Twrite, kind};
 
 use crate::effects::Effect;
 use crate::error::SessionError;
-use crate::fids::Fid;
+use crate::fid_guard::Fid;
 use crate::read_buffer::ReadBuffer;
 use crate::session::Session;
 

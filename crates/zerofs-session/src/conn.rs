@@ -26,7 +26,6 @@ use zerofs_9p_proto::{Dialect, Frame, Header, Message, MessageType, Tclunk, Tget
 use crate::core::{Core, Death, Link};
 use crate::effects::Effect;
 use crate::error::SessionError;
-use crate::fids::Clunker;
 use crate::hash::IntMap;
 use crate::liveness::Liveness;
 use crate::overdue::{Late, Overdue};
@@ -372,7 +371,7 @@ impl Conn {
     }
 
     /// Queues a background `Tclunk` for a released fid. False if the connection is dead.
-    /// Called with the fid table locked (lock order: fids, then connection).
+    /// Called by the fid table's guard once the table is unlocked.
     pub(crate) fn send_clunk(&self, fid: u32, generation: u64) -> bool {
         let mut inner = self.inner();
         if inner.dead {
@@ -730,10 +729,7 @@ impl Conn {
             .counters
             .in_flight
             .fetch_sub(drained.len() as u64, Ordering::Relaxed);
-        {
-            let link = Clunker { core: &self.core };
-            self.core.fids().connection_lost(self.id, &link);
-        }
+        self.core.fids().connection_lost(self.id);
         self.core.link.send_if_modified(|l| match l {
             Link::Up(c) if c.id == self.id => {
                 *l = Link::Down;

@@ -7,7 +7,7 @@ use tokio::sync::{mpsc, watch};
 use zerofs_9p_proto::{Dialect, OpId};
 
 use crate::conn::Conn;
-use crate::fids::FidTable;
+use crate::fids::{ClunkOrder, FidTable};
 use crate::liveness::LivenessConfig;
 use crate::stats::Counters;
 
@@ -50,6 +50,41 @@ pub(crate) struct Core {
     pub(crate) probe_fid: AtomicU32,
     /// A server answered `Tflush` with an error (0.19.1: EOPNOTSUPP): never send it again.
     pub(crate) flush_refused: std::sync::atomic::AtomicBool,
+}
+
+/// The locked fid table. Dropping it releases the lock, then sends the clunks the table
+/// ordered meanwhile: the table decides, this guard does the I/O, so no message is ever
+/// queued while the table is locked.
+pub(crate) struct Fids<'a> {
+    core: &'a Core,
+    table: Option<MutexGuard<'a, FidTable>>,
+}
+
+impl std::ops::Deref for Fids<'_> {
+    type Target = FidTable;
+
+    fn deref(&self) -> &FidTable {
+        self.table.as_ref().expect("present until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Fids<'_> {
+    fn deref_mut(&mut self) -> &mut FidTable {
+        self.table.as_mut().expect("present until dropped")
+    }
+}
+
+impl Drop for Fids<'_> {
+    fn drop(&mut self) {
+        let Some(mut table) = self.table.take() else {
+            return;
+        };
+        let orders = table.take_clunks();
+        drop(table);
+        if !orders.is_empty() {
+            self.core.send_clunks(orders);
+        }
+    }
 }
 
 /// Fresh 16-byte `.Z` op-ids: a per-session 128-bit random key (from the OS-seeded keys of
@@ -130,9 +165,38 @@ impl Core {
     }
 
     /// Locks the fid table (a poisoned lock is recovered: the table stays consistent because
-    /// no code path panics while holding it).
-    pub(crate) fn fids(&self) -> MutexGuard<'_, FidTable> {
+    /// no code path panics while holding it). The clunks the table orders meanwhile are sent
+    /// when the guard drops, after the lock is released.
+    pub(crate) fn fids(&self) -> Fids<'_> {
+        Fids {
+            core: self,
+            table: Some(self.lock_fids()),
+        }
+    }
+
+    fn lock_fids(&self) -> MutexGuard<'_, FidTable> {
         self.fids.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hands ordered clunks to the connection they were ordered for. An order whose
+    /// connection is no longer the published live one goes back to the table.
+    fn send_clunks(&self, orders: Vec<ClunkOrder>) {
+        let conn = self.current_conn();
+        let mut unsent = Vec::new();
+        for order in orders {
+            let sent = conn.as_ref().is_some_and(|c| {
+                c.id == order.conn_id && c.send_clunk(order.fid, order.generation)
+            });
+            if !sent {
+                unsent.push(order);
+            }
+        }
+        if !unsent.is_empty() {
+            let mut t = self.lock_fids();
+            for order in unsent {
+                t.clunk_not_sent(order);
+            }
+        }
     }
 
     /// Dialect and msize of the last published connection.

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use zerofs_9p_proto::consts::open;
 use zerofs_9p_proto::{Dialect, LockStatus, LockType, Message, MessageType};
 
-use crate::fids::{Binding, Clunker, FidTable, HeldLock};
+use crate::fids::{Binding, FidState, FidTable, HeldLock};
 
 /// Flags replay may reuse to reopen a fid (no truncation, creation or exclusivity).
 pub(crate) const fn reopen_flags(flags: u32) -> u32 {
@@ -102,13 +102,7 @@ impl Effect {
     }
 
     /// Applies the effect of a reply (the reply type was already checked).
-    pub(crate) fn apply(
-        self,
-        t: &mut FidTable,
-        reply: &Message,
-        dialect: Dialect,
-        link: &Clunker<'_>,
-    ) {
+    pub(crate) fn apply(self, t: &mut FidTable, reply: &Message, dialect: Dialect) {
         let ok = !matches!(reply, Message::Rlerror(_));
         let self_kind = if matches!(self, Effect::Clunk { .. }) {
             Kind::Clunk
@@ -162,17 +156,20 @@ impl Effect {
                     r.iounit = c.iounit;
                     r.opened = Some(reopen_flags(flags));
                 }
-                t.finalize_all(link);
+                t.finalize_all();
             }
             Effect::Clunk { fid, generation } | Effect::Remove { fid, generation } => {
                 // 9P says Tremove clunks even on failure, but a server without Tremove (ZeroFS
                 // answers ENOSYS) keeps the fid: clunk it then.
                 let gone = ok || matches!(self_kind, Kind::Clunk);
                 if let Some(r) = t.get_gen(fid, generation) {
-                    r.live = r.live && !gone;
-                    r.clunking = false;
+                    r.state = match r.state {
+                        FidState::Live | FidState::Clunking if !gone => FidState::Live,
+                        FidState::Stale => FidState::Stale,
+                        _ => FidState::Unbound,
+                    };
                     r.released = true;
-                    t.finalize(fid, link);
+                    t.finalize(fid);
                 }
             }
             Effect::Lock {
@@ -208,13 +205,15 @@ impl Effect {
     }
 
     /// Resolves an effect whose request will never be answered on a live connection.
-    pub(crate) fn abandon(self, t: &mut FidTable, link: &Clunker<'_>) {
+    pub(crate) fn abandon(self, t: &mut FidTable) {
         match self {
             Effect::Clunk { fid, generation } | Effect::Remove { fid, generation } => {
                 if let Some(r) = t.get_gen(fid, generation) {
-                    r.clunking = false;
+                    if r.state == FidState::Clunking {
+                        r.state = FidState::Live;
+                    }
                     r.released = true;
-                    t.finalize(fid, link);
+                    t.finalize(fid);
                 }
             }
             // A fid that was never created stays unbound; its guard's release recycles it.
@@ -297,7 +296,7 @@ fn apply_bind(t: &mut FidTable, fid: u32, how: BindHow, reply: &Message, dialect
 
 fn mark_live(t: &mut FidTable, fid: u32, qid: Option<zerofs_9p_proto::Qid>) {
     if let Some(r) = t.get_mut(fid) {
-        r.live = true;
+        r.state = FidState::Live;
         if qid.is_some() {
             r.qid = qid;
         }

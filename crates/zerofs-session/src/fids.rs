@@ -6,17 +6,14 @@
 //! fid is clunked only once that count is zero, so a clunk never overtakes an earlier request
 //! on the same fid and a number is never reused while a late reply could still refer to it.
 //!
-//! Lock order: the fid table lock may be held while taking a connection's lock, never the
-//! reverse; tickets are never dropped while either is held.
-
-use std::fmt;
-use std::sync::Arc;
+//! The table is pure state: it sends nothing. A fid that must be clunked moves to
+//! [`FidState::Clunking`] and leaves a [`ClunkOrder`] in the table's outbox; whoever holds the
+//! table drains it ([`FidTable::take_clunks`]) and sends the clunks once the lock is released
+//! (`core.rs` does this when its guard drops).
 
 use bytes::Bytes;
 use zerofs_9p_proto::{LockType, Qid};
 
-use crate::conn::Conn;
-use crate::core::Core;
 use crate::hash::IntMap;
 
 /// A byte-range lock held through a fid, re-taken on replay.
@@ -44,6 +41,28 @@ pub(crate) enum Binding {
     Unrestorable,
 }
 
+/// What the server knows of a fid on the connection the table follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FidState {
+    /// The server does not know it: not created yet, or created on a connection that died and
+    /// not restored by replay (yet).
+    Unbound,
+    /// The server knows it on the current connection.
+    Live,
+    /// Released and known to the server: its `Tclunk` is ordered or in flight.
+    Clunking,
+    /// Replay could not restore it; requests naming it fail with `Stale`.
+    Stale,
+}
+
+/// A `Tclunk` the table wants sent on connection `conn_id` (the fid is `Clunking` meanwhile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ClunkOrder {
+    pub(crate) fid: u32,
+    pub(crate) generation: u64,
+    pub(crate) conn_id: u64,
+}
+
 /// One fid's record.
 #[derive(Debug)]
 pub(crate) struct Record {
@@ -59,16 +78,12 @@ pub(crate) struct Record {
     pub(crate) iounit: u32,
     /// Locks held through it.
     pub(crate) locks: Vec<HeldLock>,
-    /// Whether the server knows this fid on the current connection.
-    pub(crate) live: bool,
+    /// What the server knows of it.
+    pub(crate) state: FidState,
     /// Requests in flight naming it, plus descendants pinning it as their attach root.
     pub(crate) refs: u32,
     /// Its guard was dropped: clunk (if live) and recycle once `refs` is zero.
     pub(crate) released: bool,
-    /// A background clunk is in flight.
-    pub(crate) clunking: bool,
-    /// Replay failed for it.
-    pub(crate) stale: bool,
     /// The attach fid this record pins (unpinned when recycled).
     pub(crate) pin: Option<u32>,
 }
@@ -82,13 +97,21 @@ impl Record {
             opened: None,
             iounit: 0,
             locks: Vec::new(),
-            live: false,
+            state: FidState::Unbound,
             refs: 0,
             released: false,
-            clunking: false,
-            stale: false,
             pin: None,
         }
+    }
+
+    /// Whether the server knows it on the current connection (a clunk in flight included).
+    pub(crate) fn is_live(&self) -> bool {
+        matches!(self.state, FidState::Live | FidState::Clunking)
+    }
+
+    /// Whether replay failed for it.
+    pub(crate) fn is_stale(&self) -> bool {
+        self.state == FidState::Stale
     }
 }
 
@@ -105,6 +128,8 @@ pub(crate) struct FidTable {
     pub(crate) conn_id: u64,
     /// Renames in flight, for replay to prove (see `renames.rs`).
     pub(crate) renames: crate::renames::PendingRenames,
+    /// Clunks decided and not yet handed to a connection.
+    clunks: Vec<ClunkOrder>,
 }
 
 impl Default for FidTable {
@@ -117,6 +142,7 @@ impl Default for FidTable {
             online: false,
             conn_id: 0,
             renames: Default::default(),
+            clunks: Vec::new(),
         }
     }
 }
@@ -203,48 +229,66 @@ impl FidTable {
     }
 
     /// Drops one reference and finalizes.
-    pub(crate) fn unref(&mut self, fid: u32, generation: u64, link: &Clunker<'_>) {
+    pub(crate) fn unref(&mut self, fid: u32, generation: u64) {
         if let Some(rec) = self.get_gen(fid, generation) {
             rec.refs = rec.refs.saturating_sub(1);
-            self.finalize(fid, link);
+            self.finalize(fid);
         }
     }
 
     /// Releases a fid whose guard is gone; clunks or recycles it when nothing refers to it.
-    pub(crate) fn release(&mut self, fid: u32, generation: u64, link: &Clunker<'_>) {
+    pub(crate) fn release(&mut self, fid: u32, generation: u64) {
         if let Some(rec) = self.get_gen(fid, generation) {
             rec.released = true;
-            self.finalize(fid, link);
+            self.finalize(fid);
         }
     }
 
     /// Clunks (if the server knows it) or recycles a released, unreferenced fid.
-    pub(crate) fn finalize(&mut self, fid: u32, link: &Clunker<'_>) {
+    pub(crate) fn finalize(&mut self, fid: u32) {
         let online = self.online;
         let Some(rec) = self.records.get_mut(&fid) else {
             return;
         };
-        if !rec.released || rec.refs > 0 || rec.clunking {
+        if !rec.released || rec.refs > 0 {
             return;
         }
-        if !rec.live {
-            self.recycle(fid, link);
+        match rec.state {
+            FidState::Clunking => {}
+            FidState::Unbound | FidState::Stale => self.recycle(fid),
+            // Live on a connection still replaying: publishing it finalizes every record.
+            FidState::Live if !online => {}
+            FidState::Live => {
+                rec.state = FidState::Clunking;
+                self.clunks.push(ClunkOrder {
+                    fid,
+                    generation: rec.generation,
+                    conn_id: self.conn_id,
+                });
+            }
+        }
+    }
+
+    /// The clunks ordered since the last call, for the caller to send after unlocking.
+    pub(crate) fn take_clunks(&mut self) -> Vec<ClunkOrder> {
+        std::mem::take(&mut self.clunks)
+    }
+
+    /// An ordered clunk could not be handed to its connection (it died first): the fid is
+    /// live again until that connection's loss is recorded, which recycles it.
+    pub(crate) fn clunk_not_sent(&mut self, order: ClunkOrder) {
+        if self.conn_id != order.conn_id {
             return;
         }
-        if !online {
-            // Live on a connection still replaying: the replay's final sweep clunks it.
-            return;
-        }
-        let generation = rec.generation;
-        if let Some(conn) = link.current() {
-            if conn.send_clunk(fid, generation) {
-                rec.clunking = true;
+        if let Some(r) = self.get_gen(order.fid, order.generation) {
+            if r.state == FidState::Clunking {
+                r.state = FidState::Live;
             }
         }
     }
 
     /// Forgets a record and returns its number to the free list.
-    pub(crate) fn recycle(&mut self, fid: u32, link: &Clunker<'_>) {
+    pub(crate) fn recycle(&mut self, fid: u32) {
         let Some(rec) = self.records.remove(&fid) else {
             return;
         };
@@ -252,121 +296,33 @@ impl FidTable {
         if let Some(root) = rec.pin {
             if let Some(r) = self.records.get_mut(&root) {
                 r.refs = r.refs.saturating_sub(1);
-                self.finalize(root, link);
+                self.finalize(root);
             }
         }
     }
 
     /// Finalizes every record (after a bulk change such as a connection loss).
-    pub(crate) fn finalize_all(&mut self, link: &Clunker<'_>) {
+    pub(crate) fn finalize_all(&mut self) {
         let fids: Vec<u32> = self.records.keys().copied().collect();
         for fid in fids {
-            self.finalize(fid, link);
+            self.finalize(fid);
         }
     }
 
     /// The connection `conn_id` died: nothing is live any more.
-    pub(crate) fn connection_lost(&mut self, conn_id: u64, link: &Clunker<'_>) {
+    pub(crate) fn connection_lost(&mut self, conn_id: u64) {
         if self.conn_id != conn_id {
             return;
         }
         self.online = false;
+        // Orders for the dead connection can no longer be sent.
+        self.clunks.retain(|o| o.conn_id != conn_id);
         for rec in self.records.values_mut() {
-            rec.live = false;
-            rec.clunking = false;
+            if rec.is_live() {
+                rec.state = FidState::Unbound;
+            }
         }
-        self.finalize_all(link);
-    }
-}
-
-/// Access to the current connection for sending background clunks.
-pub(crate) struct Clunker<'a> {
-    pub(crate) core: &'a Core,
-}
-
-impl Clunker<'_> {
-    /// The published connection, if any.
-    pub(crate) fn current(&self) -> Option<Arc<Conn>> {
-        self.core.current_conn()
-    }
-}
-
-/// An owned fid: the number stays reserved while this guard lives; dropping it releases the
-/// fid in the background (a `Tclunk` if the server knows it, then the number is recycled).
-///
-/// `Fid` is `Send + Sync`; hold it across awaits instead of the bare number.
-pub struct Fid {
-    core: Arc<Core>,
-    id: u32,
-    generation: u64,
-    armed: bool,
-}
-
-impl Fid {
-    pub(crate) fn new(core: Arc<Core>, id: u32, generation: u64) -> Fid {
-        Fid {
-            core,
-            id,
-            generation,
-            armed: true,
-        }
-    }
-
-    /// The fid number, for building messages for [`Session::call`](crate::Session::call).
-    pub fn id(&self) -> u32 {
-        self.id
-    }
-
-    pub(crate) fn generation(&self) -> u64 {
-        self.generation
-    }
-
-    /// Gives up the guard without releasing (the caller took over the release duty).
-    pub(crate) fn disarm(mut self) -> (u32, u64) {
-        self.armed = false;
-        (self.id, self.generation)
-    }
-
-    /// The qid the server gave this fid, if known.
-    pub fn qid(&self) -> Option<Qid> {
-        self.core
-            .fids()
-            .get_gen(self.id, self.generation)
-            .and_then(|r| r.qid)
-    }
-
-    /// The iounit the server gave at open time (0 if none or not opened).
-    pub fn iounit(&self) -> u32 {
-        self.core
-            .fids()
-            .get_gen(self.id, self.generation)
-            .map_or(0, |r| r.iounit)
-    }
-
-    /// Whether replay failed for this fid (its operations fail with `Stale`).
-    pub fn is_stale(&self) -> bool {
-        self.core
-            .fids()
-            .get_gen(self.id, self.generation)
-            .is_some_and(|r| r.stale)
-    }
-}
-
-impl fmt::Debug for Fid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Fid")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Drop for Fid {
-    fn drop(&mut self) {
-        if self.armed {
-            let core = &*self.core;
-            let link = Clunker { core };
-            core.fids().release(self.id, self.generation, &link);
-        }
+        self.finalize_all();
     }
 }
 

@@ -22,7 +22,8 @@ use crate::effects::{
     BindHow, Effect, location, rename_of, rename_witness, reopen_flags, rewrite_paths,
 };
 use crate::error::SessionError;
-use crate::fids::{Binding, Fid};
+use crate::fid_guard::Fid;
+use crate::fids::Binding;
 use crate::lower::Then;
 use crate::request::{Ticket, exchange};
 use crate::typed::reply;

@@ -9,7 +9,7 @@ use zerofs_9p_proto::{
 
 use crate::effects::{BindHow, Effect};
 use crate::error::SessionError;
-use crate::fids::Fid;
+use crate::fid_guard::Fid;
 use crate::session::Session;
 
 /// The effect of a reply that binds `new` as `how` says.

@@ -20,7 +20,7 @@ use zerofs_9p_proto::{
 use crate::conn::Conn;
 use crate::core::Core;
 use crate::effects::{Effect, rewrite_under};
-use crate::fids::{Binding, Clunker, HeldLock};
+use crate::fids::{Binding, FidState, HeldLock};
 use crate::request::{Ticket, once};
 use crate::stats::Counters;
 
@@ -55,10 +55,9 @@ struct Held<'a> {
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        let link = Clunker { core: self.core };
         let mut t = self.core.fids();
         for &(fid, generation) in &self.fids {
-            t.unref(fid, generation, &link);
+            t.unref(fid, generation);
         }
     }
 }
@@ -96,11 +95,11 @@ pub(crate) async fn replay(conn: &Arc<Conn>, core: &Arc<Core>) -> Result<(usize,
             let Some(binding) = rec.binding.clone() else {
                 continue;
             };
-            if rec.stale {
+            if rec.is_stale() {
                 continue;
             }
             if matches!(binding, Binding::Unrestorable) {
-                rec.stale = true;
+                rec.state = FidState::Stale;
                 stale += 1;
                 continue;
             }
@@ -190,8 +189,7 @@ pub(crate) async fn replay(conn: &Arc<Conn>, core: &Arc<Core>) -> Result<(usize,
         }
         for (fid, generation, ok) in results {
             if let Some(r) = t.get_gen(fid, generation) {
-                r.live = ok;
-                r.stale = !ok;
+                r.state = if ok { FidState::Live } else { FidState::Stale };
                 if ok {
                     restored += 1;
                 } else {

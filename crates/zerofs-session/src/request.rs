@@ -15,7 +15,6 @@ use crate::conn::{Conn, Delivery, Reply, SendError, decode_reply};
 use crate::core::Core;
 use crate::effects::{Effect, rename_ends};
 use crate::error::SessionError;
-use crate::fids::Clunker;
 use crate::followups::{Carry, finish, verify};
 use crate::lower::{Then, lower};
 use crate::stats::Counters;
@@ -80,15 +79,10 @@ impl Ticket {
             let mut t = core.fids();
             for &fid in fids {
                 let Some(rec) = t.get(fid) else {
-                    return Err(unref_all(
-                        &core,
-                        &mut t,
-                        &refs,
-                        SessionError::UnknownFid(fid),
-                    ));
+                    return Err(unref_all(&mut t, &refs, SessionError::UnknownFid(fid)));
                 };
-                if rec.stale {
-                    return Err(unref_all(&core, &mut t, &refs, SessionError::Stale { fid }));
+                if rec.is_stale() {
+                    return Err(unref_all(&mut t, &refs, SessionError::Stale { fid }));
                 }
                 let generation = rec.generation;
                 if let Some(r) = t.get_mut(fid) {
@@ -235,8 +229,7 @@ impl Ticket {
             return false;
         }
         let effect = std::mem::take(&mut self.effect);
-        let link = Clunker { core: &self.core };
-        effect.apply(&mut t, reply, dialect, &link);
+        effect.apply(&mut t, reply, dialect);
         true
     }
 
@@ -246,7 +239,7 @@ impl Ticket {
         for &(fid, generation) in &self.refs {
             match t.get_gen(fid, generation) {
                 None => return Err(SessionError::UnknownFid(fid)),
-                Some(r) if r.stale => return Err(SessionError::Stale { fid }),
+                Some(r) if r.is_stale() => return Err(SessionError::Stale { fid }),
                 Some(_) => {}
             }
         }
@@ -254,15 +247,9 @@ impl Ticket {
     }
 }
 
-fn unref_all(
-    core: &Core,
-    t: &mut crate::fids::FidTable,
-    refs: &[(u32, u64)],
-    e: SessionError,
-) -> SessionError {
-    let link = Clunker { core };
+fn unref_all(t: &mut crate::fids::FidTable, refs: &[(u32, u64)], e: SessionError) -> SessionError {
     for &(fid, generation) in refs {
-        t.unref(fid, generation, &link);
+        t.unref(fid, generation);
     }
     e
 }
@@ -273,14 +260,13 @@ impl Drop for Ticket {
         if !effect.needs_reply() && self.refs.is_empty() && self.rename.is_none() {
             return;
         }
-        let link = Clunker { core: &self.core };
         let mut t = self.core.fids();
         if let Some(id) = self.rename {
             t.renames.end(id);
         }
-        effect.abandon(&mut t, &link);
+        effect.abandon(&mut t);
         for &(fid, generation) in &self.refs {
-            t.unref(fid, generation, &link);
+            t.unref(fid, generation);
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::conn::Conn;
 use crate::core::{Core, Death, Link};
 use crate::effects::{BindHow, Effect, effect_of, referenced_fids, typed_only};
 use crate::error::{ConnectStage, SessionError};
-use crate::fids::{Clunker, Fid};
+use crate::fid_guard::Fid;
 use crate::ha::TargetSet;
 use crate::liveness::LivenessConfig;
 use crate::negotiate::{Lineage, NegotiateError, Negotiated, negotiate};
@@ -214,7 +214,7 @@ impl ConnHandle {
         t.online = true;
         core.set_params(conn.dialect(), conn.msize());
         core.link.send_replace(Link::Up(conn));
-        t.finalize_all(&Clunker { core: &core });
+        t.finalize_all();
         Ok(())
     }
 }

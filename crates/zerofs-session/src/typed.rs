@@ -18,7 +18,7 @@ use zerofs_9p_proto::{
 };
 
 use crate::error::SessionError;
-use crate::fids::Fid;
+use crate::fid_guard::Fid;
 use crate::session::Session;
 
 impl From<ReplyError> for SessionError {

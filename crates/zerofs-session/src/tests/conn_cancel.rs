@@ -187,7 +187,7 @@ async fn a_fid_creating_request_dropped_after_it_was_written_still_records_its_f
     let t = core.fids();
     let r = t.get(fid).unwrap();
     assert!(
-        r.live,
+        r.is_live(),
         "the server's fid is known, so it will be clunked on release"
     );
     assert_eq!(r.qid.map(|q| q.path), Some(40));
@@ -215,7 +215,7 @@ async fn a_killed_connection_hands_every_pending_request_back_as_lost() {
     assert!(matches!(b.wait().await, Some(Delivery::Lost(_))));
     assert_eq!(in_flight(&core), 0);
     assert!(
-        !core.fids().get(root).unwrap().live,
+        !core.fids().get(root).unwrap().is_live(),
         "nothing is live on a dead connection"
     );
     // Sending on it fails with the ticket handed back.

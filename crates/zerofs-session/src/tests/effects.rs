@@ -9,7 +9,7 @@ use zerofs_9p_proto::{
 
 use super::*;
 use crate::effects::{BindHow, Effect, effect_of, referenced_fids, typed_only};
-use crate::fids::{Clunker, HeldLock};
+use crate::fids::{FidState, HeldLock};
 
 fn error() -> Message {
     Message::Rlerror(Rlerror { ecode: 2 })
@@ -40,8 +40,6 @@ fn lock(ty: LockType, start: u64, length: u64) -> HeldLock {
 
 #[test]
 fn a_full_walk_binds_the_new_fid_under_the_attach_root_and_pins_it() {
-    let core = core();
-    let link = Clunker { core: &core };
     let mut t = FidTable::default();
     let (root, _) = attach(&mut t);
     let (dir, _) = walked(&mut t, root, &["a"], 10);
@@ -52,9 +50,9 @@ fn a_full_walk_binds_the_new_fid_under_the_attach_root_and_pins_it() {
         generation,
         how: walk(dir, &["b", "c"]),
     };
-    e.apply(&mut t, &rwalk(&[11, 12]), Dialect::Plain, &link);
+    e.apply(&mut t, &rwalk(&[11, 12]), Dialect::Plain);
     let r = t.get(fid).unwrap();
-    assert!(r.live);
+    assert!(r.is_live());
     assert_eq!(r.qid.map(|q| q.path), Some(12), "the last qid of the walk");
     assert_eq!(
         walk_of(&t, fid),
@@ -69,8 +67,6 @@ fn a_full_walk_binds_the_new_fid_under_the_attach_root_and_pins_it() {
 
 #[test]
 fn an_empty_walk_clones_the_source_qid() {
-    let core = core();
-    let link = Clunker { core: &core };
     let mut t = FidTable::default();
     let (root, _) = attach(&mut t);
     let (dir, _) = walked(&mut t, root, &["a"], 10);
@@ -80,15 +76,13 @@ fn an_empty_walk_clones_the_source_qid() {
         generation,
         how: walk(dir, &[]),
     };
-    e.apply(&mut t, &rwalk(&[]), Dialect::Zerofs2, &link);
+    e.apply(&mut t, &rwalk(&[]), Dialect::Zerofs2);
     assert_eq!(t.get(fid).unwrap().qid.map(|q| q.path), Some(10));
     assert_eq!(walk_of(&t, fid), Some((root, vec!["a".into()])));
 }
 
 #[test]
 fn a_partial_walk_creates_no_fid_except_on_plain_servers_that_keep_it() {
-    let core = core();
-    let link = Clunker { core: &core };
     for (dialect, kept) in [(Dialect::Plain, true), (Dialect::Zerofs2, false)] {
         let mut t = FidTable::default();
         let (root, _) = attach(&mut t);
@@ -98,9 +92,9 @@ fn a_partial_walk_creates_no_fid_except_on_plain_servers_that_keep_it() {
             generation,
             how: walk(root, &["a", "b"]),
         };
-        e.apply(&mut t, &rwalk(&[11]), dialect, &link);
+        e.apply(&mut t, &rwalk(&[11]), dialect);
         let r = t.get(fid).unwrap();
-        assert_eq!(r.live, kept, "{dialect}: live");
+        assert_eq!(r.is_live(), kept, "{dialect}: live");
         if kept {
             // diod keeps the newfid: clunked on release, never replayed.
             assert!(matches!(r.binding, Some(Binding::Unrestorable)));
@@ -112,8 +106,6 @@ fn a_partial_walk_creates_no_fid_except_on_plain_servers_that_keep_it() {
 
 #[test]
 fn a_reply_for_an_earlier_user_of_the_number_is_ignored() {
-    let core = core();
-    let link = Clunker { core: &core };
     let mut t = FidTable::default();
     let (root, _) = attach(&mut t);
     let (fid, generation) = t.alloc();
@@ -122,15 +114,13 @@ fn a_reply_for_an_earlier_user_of_the_number_is_ignored() {
         generation: generation + 100,
         how: walk(root, &["a"]),
     };
-    e.apply(&mut t, &rwalk(&[11]), Dialect::Plain, &link);
+    e.apply(&mut t, &rwalk(&[11]), Dialect::Plain);
     let r = t.get(fid).unwrap();
-    assert!(!r.live && r.binding.is_none() && r.qid.is_none());
+    assert!(!r.is_live() && r.binding.is_none() && r.qid.is_none());
 }
 
 #[test]
 fn an_open_records_flags_replay_may_reuse_and_an_error_records_nothing() {
-    let core = core();
-    let link = Clunker { core: &core };
     let mut t = FidTable::default();
     let (root, _) = attach(&mut t);
     let (fid, generation) = walked(&mut t, root, &["f"], 20);
@@ -140,13 +130,13 @@ fn an_open_records_flags_replay_may_reuse_and_an_error_records_nothing() {
         generation,
         flags,
     };
-    open_effect().apply(&mut t, &error(), Dialect::Plain, &link);
+    open_effect().apply(&mut t, &error(), Dialect::Plain);
     assert_eq!(t.get(fid).unwrap().opened, None);
     let reply = Message::Rlopen(Rlopen {
         qid: qid(21),
         iounit: 4096,
     });
-    open_effect().apply(&mut t, &reply, Dialect::Plain, &link);
+    open_effect().apply(&mut t, &reply, Dialect::Plain);
     let r = t.get(fid).unwrap();
     assert_eq!(
         r.opened,
@@ -158,8 +148,6 @@ fn an_open_records_flags_replay_may_reuse_and_an_error_records_nothing() {
 
 #[test]
 fn an_lcreate_turns_the_directory_fid_into_the_new_file() {
-    let core = core();
-    let link = Clunker { core: &core };
     let mut t = FidTable::default();
     let (root, _) = attach(&mut t);
     let (fid, generation) = walked(&mut t, root, &["d"], 10);
@@ -173,7 +161,7 @@ fn an_lcreate_turns_the_directory_fid_into_the_new_file() {
         qid: qid(30),
         iounit: 0,
     });
-    e.apply(&mut t, &reply, Dialect::Plain, &link);
+    e.apply(&mut t, &reply, Dialect::Plain);
     let r = t.get(fid).unwrap();
     assert_eq!(r.opened, Some(open::WRONLY));
     assert_eq!(r.qid.map(|q| q.path), Some(30));
@@ -185,8 +173,6 @@ fn an_lcreate_turns_the_directory_fid_into_the_new_file() {
 
 #[test]
 fn a_clunk_reply_recycles_the_number_and_unpins_the_root() {
-    let core = core();
-    let link = Clunker { core: &core };
     let mut t = FidTable::default();
     let (root, _) = attach(&mut t);
     let (fid, generation) = walked(&mut t, root, &["f"], 20);
@@ -194,9 +180,9 @@ fn a_clunk_reply_recycles_the_number_and_unpins_the_root() {
     {
         let r = t.get_mut(fid).unwrap();
         r.released = true;
-        r.clunking = true;
+        r.state = FidState::Clunking;
     }
-    Effect::Clunk { fid, generation }.apply(&mut t, &Message::Rclunk, Dialect::Plain, &link);
+    Effect::Clunk { fid, generation }.apply(&mut t, &Message::Rclunk, Dialect::Plain);
     assert!(t.get(fid).is_none(), "recycled");
     assert_eq!(t.get(root).unwrap().refs, 0, "unpinned");
     assert_eq!(t.alloc().0, fid, "the number is reused first");
@@ -204,24 +190,20 @@ fn a_clunk_reply_recycles_the_number_and_unpins_the_root() {
 
 #[test]
 fn a_refused_remove_keeps_the_fid_for_a_clunk_and_an_accepted_one_forgets_it() {
-    let core = core();
-    let link = Clunker { core: &core };
     let mut t = FidTable::default();
     let (root, _) = attach(&mut t);
     let (fid, generation) = walked(&mut t, root, &["f"], 20);
-    t.get_mut(fid).unwrap().clunking = true;
+    t.get_mut(fid).unwrap().state = FidState::Clunking;
     // ZeroFS answers Tremove with ENOSYS and keeps the fid: it must still be clunked.
-    Effect::Remove { fid, generation }.apply(&mut t, &error(), Dialect::Plain, &link);
+    Effect::Remove { fid, generation }.apply(&mut t, &error(), Dialect::Plain);
     let r = t.get(fid).expect("kept for its clunk");
-    assert!(r.live && r.released && !r.clunking);
-    Effect::Remove { fid, generation }.apply(&mut t, &Message::Rremove, Dialect::Plain, &link);
+    assert!(r.state == FidState::Live && r.released);
+    Effect::Remove { fid, generation }.apply(&mut t, &Message::Rremove, Dialect::Plain);
     assert!(t.get(fid).is_none(), "removed: the server forgot it");
 }
 
 #[test]
 fn granted_locks_are_recorded_replaced_and_released() {
-    let core = core();
-    let link = Clunker { core: &core };
     let mut t = FidTable::default();
     let (root, _) = attach(&mut t);
     let (fid, generation) = walked(&mut t, root, &["f"], 20);
@@ -237,7 +219,7 @@ fn granted_locks_are_recorded_replaced_and_released() {
             generation,
             lock: l,
         }
-        .apply(t, reply, Dialect::Plain, &link);
+        .apply(t, reply, Dialect::Plain);
     };
     apply(&mut t, lock(LockType::Write, 0, 100), &blocked);
     assert!(t.get(fid).unwrap().locks.is_empty(), "not granted");
@@ -263,22 +245,15 @@ fn granted_locks_are_recorded_replaced_and_released() {
 
 #[test]
 fn an_xattr_create_makes_the_fid_unrestorable() {
-    let core = core();
-    let link = Clunker { core: &core };
     let mut t = FidTable::default();
     let (root, _) = attach(&mut t);
     let (fid, generation) = walked(&mut t, root, &["f"], 20);
-    Effect::XattrCreate { fid, generation }.apply(&mut t, &error(), Dialect::Plain, &link);
+    Effect::XattrCreate { fid, generation }.apply(&mut t, &error(), Dialect::Plain);
     assert!(matches!(
         t.get(fid).unwrap().binding,
         Some(Binding::Walked { .. })
     ));
-    Effect::XattrCreate { fid, generation }.apply(
-        &mut t,
-        &Message::Rxattrcreate,
-        Dialect::Plain,
-        &link,
-    );
+    Effect::XattrCreate { fid, generation }.apply(&mut t, &Message::Rxattrcreate, Dialect::Plain);
     assert!(matches!(
         t.get(fid).unwrap().binding,
         Some(Binding::Unrestorable)
@@ -292,8 +267,6 @@ fn an_xattr_create_makes_the_fid_unrestorable() {
 
 #[test]
 fn a_rename_moves_every_recorded_path_beneath_it_only_once_it_succeeded() {
-    let core = core();
-    let link = Clunker { core: &core };
     let mut t = FidTable::default();
     let (root, _) = attach(&mut t);
     let (d, _) = walked(&mut t, root, &["d"], 10);
@@ -305,13 +278,13 @@ fn a_rename_moves_every_recorded_path_beneath_it_only_once_it_succeeded() {
         newdirfid: root,
         newname: b("e"),
     });
-    effect_of(&renameat, |_| 0).apply(&mut t, &error(), Dialect::Plain, &link);
+    effect_of(&renameat, |_| 0).apply(&mut t, &error(), Dialect::Plain);
     assert_eq!(
         walk_of(&t, deep).unwrap().1,
         ["d", "x", "f"],
         "refused: unchanged"
     );
-    effect_of(&renameat, |_| 0).apply(&mut t, &Message::Rrenameat, Dialect::Plain, &link);
+    effect_of(&renameat, |_| 0).apply(&mut t, &Message::Rrenameat, Dialect::Plain);
     assert_eq!(walk_of(&t, d).unwrap().1, ["e"]);
     assert_eq!(walk_of(&t, deep).unwrap().1, ["e", "x", "f"]);
     assert_eq!(
@@ -325,25 +298,22 @@ fn a_rename_moves_every_recorded_path_beneath_it_only_once_it_succeeded() {
         dfid: root,
         name: b("g"),
     });
-    effect_of(&rename, |_| 0).apply(&mut t, &Message::Rrename, Dialect::Plain, &link);
+    effect_of(&rename, |_| 0).apply(&mut t, &Message::Rrename, Dialect::Plain);
     assert_eq!(walk_of(&t, deep).unwrap().1, ["g"]);
 }
 
 #[test]
 fn abandoned_effects_release_clunks_and_leave_uncreated_fids_unbound() {
-    let core = core();
-    let link = Clunker { core: &core };
     let mut t = FidTable::default();
     let (root, _) = attach(&mut t);
     let (fid, generation) = walked(&mut t, root, &["f"], 20);
     {
         let r = t.get_mut(fid).unwrap();
         r.released = true;
-        r.clunking = true;
         // The clunk's connection died: nothing is live any more.
-        r.live = false;
+        r.state = FidState::Unbound;
     }
-    Effect::Clunk { fid, generation }.abandon(&mut t, &link);
+    Effect::Clunk { fid, generation }.abandon(&mut t);
     assert!(
         t.get(fid).is_none(),
         "an abandoned clunk of a dead fid recycles it"
@@ -354,9 +324,9 @@ fn abandoned_effects_release_clunks_and_leave_uncreated_fids_unbound() {
         generation,
         how: walk(root, &["a"]),
     }
-    .abandon(&mut t, &link);
+    .abandon(&mut t);
     let r = t.get(new).expect("its guard still holds it");
-    assert!(!r.live && r.binding.is_none());
+    assert!(!r.is_live() && r.binding.is_none());
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod conn_cancel;
 mod effects;
+mod fid_machine;
 mod fid_table;
 mod replay;
 mod ticket;
@@ -14,7 +15,7 @@ use bytes::Bytes;
 use zerofs_9p_proto::{Qid, QidType};
 
 use crate::core::Core;
-use crate::fids::{Binding, FidTable};
+use crate::fids::{Binding, FidState, FidTable};
 use crate::liveness::LivenessConfig;
 
 /// A core with no connection (so no clunk is ever sent) and liveness off.
@@ -59,7 +60,7 @@ fn attach(t: &mut FidTable) -> (u32, u64) {
         None,
     );
     let r = t.get_mut(fid).unwrap();
-    r.live = true;
+    r.state = FidState::Live;
     r.qid = Some(qid(1));
     (fid, generation)
 }
@@ -69,7 +70,7 @@ fn walked(t: &mut FidTable, root: u32, names: &[&'static str], qpath: u64) -> (u
     let (fid, generation) = t.alloc();
     t.bind_walked(fid, root, &path(names));
     let r = t.get_mut(fid).unwrap();
-    r.live = true;
+    r.state = FidState::Live;
     r.qid = Some(qid(qpath));
     (fid, generation)
 }

@@ -121,7 +121,7 @@ async fn replay_restores_roots_first_then_paths_and_marks_the_rest_stale() {
         let (xattr, _) = t.alloc();
         t.set_binding(xattr, Binding::Unrestorable, None);
         // Nothing is live: the connection was lost.
-        t.connection_lost(0, &crate::fids::Clunker { core: &core });
+        t.connection_lost(0);
         (root, d, f, gone, moved, xattr)
     };
     let (client, server) = tokio::io::duplex(1 << 20);
@@ -183,10 +183,10 @@ async fn replay_restores_roots_first_then_paths_and_marks_the_rest_stale() {
     let t = core.fids();
     for fid in [root, d, f] {
         let r = t.get(fid).unwrap();
-        assert!(r.live && !r.stale, "fid {fid} restored");
+        assert!(r.is_live() && !r.is_stale(), "fid {fid} restored");
     }
     for fid in [gone, moved, xattr] {
-        assert!(t.get(fid).unwrap().stale, "fid {fid} stale");
+        assert!(t.get(fid).unwrap().is_stale(), "fid {fid} stale");
     }
     assert_eq!(
         t.get(f).unwrap().refs,
@@ -205,7 +205,7 @@ async fn a_refused_reattach_makes_everything_beneath_it_stale_without_walking() 
         let mut t = core.fids();
         let (root, _) = attach(&mut t);
         let (f, _) = walked(&mut t, root, &["f"], 11);
-        t.connection_lost(0, &crate::fids::Clunker { core: &core });
+        t.connection_lost(0);
         (root, f)
     };
     let (client, mut server) = tokio::io::duplex(1 << 20);
@@ -242,5 +242,5 @@ async fn a_refused_reattach_makes_everything_beneath_it_stale_without_walking() 
     assert_eq!(within(replay(&conn, &core)).await.unwrap(), (0, 2));
     let names: Vec<String> = log.lock().unwrap().iter().map(|e| e.0.clone()).collect();
     assert_eq!(names, ["Tattach"], "no walk from a root that is not there");
-    assert!(core.fids().get(root).unwrap().stale && core.fids().get(f).unwrap().stale);
+    assert!(core.fids().get(root).unwrap().is_stale() && core.fids().get(f).unwrap().is_stale());
 }
