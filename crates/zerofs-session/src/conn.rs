@@ -8,10 +8,10 @@
 //! request is handed back to its caller as lost, and the supervisor is told.
 
 mod reader;
+pub(crate) mod state;
 mod watchdog;
 mod writer;
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -26,12 +26,9 @@ use zerofs_9p_proto::{Dialect, Frame, Header, Message, MessageType, Tclunk, Tget
 use crate::core::{Core, Death, Link};
 use crate::effects::Effect;
 use crate::error::SessionError;
-use crate::hash::IntMap;
-use crate::liveness::Liveness;
-use crate::overdue::{Late, Overdue};
 use crate::request::Ticket;
 use crate::stats::Counters;
-use crate::tags::Tags;
+use state::{Caller, ClunkTag, ConnState, Refused, Slot};
 
 /// `Rread` payloads at least this large may be received straight into the caller's buffer.
 pub(crate) const DIRECT_MIN: usize = 64 * 1024;
@@ -65,99 +62,31 @@ pub(crate) enum Reply {
     Decoded(Message),
 }
 
+/// What a request's slot keeps for its caller.
 #[derive(Debug)]
-struct Slot {
-    request: MessageType,
+struct Waiter {
     ticket: Ticket,
-    waiter: Option<oneshot::Sender<Delivery>>,
+    /// `None` for a background request (a clunk, a probe, a flush) nobody waits for.
+    tx: Option<oneshot::Sender<Delivery>>,
+    /// The frame's send state, raced between the writer and a withdrawing caller.
     state: Arc<AtomicU8>,
-    /// A `Tflush` naming this slot's tag is in flight: the tag stays reserved until its
-    /// answer, even if this request's own reply comes first (PROTOCOL §5.3).
-    flushing: bool,
-    /// For a `Tflush`: the tag and the id of the request it flushes.
-    flushes: Option<(u16, u64)>,
-    /// The request's identity on this connection (tags are reused, ids never).
-    id: u64,
-    /// When the request is late (see `overdue.rs`); `None` without a request timeout.
-    deadline: Option<Instant>,
 }
 
-#[derive(Debug)]
-struct Inner {
-    tags: Tags,
-    slots: IntMap<u16, Slot>,
-    dead: bool,
-    deferred_clunks: VecDeque<(u32, u64)>,
-    /// Stall detection (driven by the watchdog task).
-    live: Liveness,
-    /// Recovery of requests past their deadline (driven by the watchdog task).
-    overdue: Overdue,
-    /// The id of the next request.
-    next_id: u64,
-    /// The request timeout (`None`: off).
-    request_timeout: Option<std::time::Duration>,
-}
-
-impl Inner {
-    /// Records a request about to be registered, recovered `recoveries` times before: the
-    /// stall clock starts when the first of a busy period is sent. Returns the request's id
-    /// and deadline. The clock is read only with a request timeout, or at the start of a busy
-    /// period with stall detection on.
-    fn stamp(&mut self, recoveries: u32) -> (u64, Option<Instant>) {
-        let id = self.next_id;
-        self.next_id += 1;
-        let busy = self.slots.is_empty() && self.live.enabled();
-        if !busy && self.request_timeout.is_none() {
-            return (id, None);
-        }
-        let now = clock();
-        if busy {
-            self.live.busy(now);
-        }
-        let deadline = crate::overdue::deadline(self.request_timeout, now, recoveries);
-        (id, deadline)
+impl Caller for Waiter {
+    fn written(&self) -> bool {
+        self.state.load(Ordering::Acquire) == SENT
     }
 
-    /// The outstanding requests past their deadline at `now` (with whether a `Tflush` may
-    /// recover each), and the earliest deadline of the others.
-    fn late(&self, now: Instant, flush_refused: bool) -> (Vec<Late>, Option<Instant>) {
-        let mut late = Vec::new();
-        let mut next: Option<Instant> = None;
-        for slot in self.slots.values() {
-            let Some(d) = slot.deadline else { continue };
-            if d <= now {
-                late.push(Late {
-                    id: slot.id,
-                    flushable: !flush_refused && flushable(slot),
-                });
-            } else {
-                next = Some(next.map_or(d, |n| n.min(d)));
-            }
-        }
-        (late, next)
+    fn changes_fids(&self) -> bool {
+        self.ticket.needs_reply()
     }
 
-    /// The tag of the request `id`, if it is still outstanding.
-    fn tag_of(&self, id: u64) -> Option<u16> {
-        self.slots
-            .iter()
-            .find(|(_, s)| s.id == id)
-            .map(|(&tag, _)| tag)
+    fn recovered(&mut self) {
+        self.ticket.recoveries = self.ticket.recoveries.saturating_add(1);
     }
 }
 
-/// Whether a `Tflush` may retire the request of `slot` (the server permitting): it was
-/// written (a `Tflush` for a frame still queued would race the writer), and it changes no fid
-/// (a flushed reply could hide a fid the server created), and it is no `Tflush`, `Tclunk` or
-/// `Tversion`.
-fn flushable(slot: &Slot) -> bool {
-    slot.state.load(Ordering::Acquire) == SENT
-        && !slot.ticket.needs_reply()
-        && !matches!(
-            slot.request,
-            MessageType::Tflush | MessageType::Tclunk | MessageType::Tversion
-        )
-}
+type Inner = ConnState<Waiter>;
 
 /// Why a request could not be queued.
 #[derive(Debug)]
@@ -209,25 +138,14 @@ impl Conn {
         wr: BoxWrite,
         msize: u32,
     ) -> Arc<Conn> {
-        let live = Liveness::new(core.liveness);
-        let overdue = Overdue::new(core.liveness.window);
-        let request_timeout = core.liveness.request;
+        let state = ConnState::new(core.liveness);
         let conn = Arc::new(Conn {
             id,
             core,
             dialect: AtomicU8::new(0),
             msize: AtomicU32::new(msize),
             dead: AtomicBool::new(false),
-            inner: Mutex::new(Inner {
-                tags: Tags::default(),
-                slots: IntMap::default(),
-                dead: false,
-                deferred_clunks: VecDeque::new(),
-                live,
-                overdue,
-                next_id: 0,
-                request_timeout,
-            }),
+            inner: Mutex::new(state),
             write: writer::WriteSide::new(wr),
             tasks: Mutex::new(Vec::new()),
             born: clock(),
@@ -323,17 +241,16 @@ impl Conn {
         let state = Arc::new(AtomicU8::new(QUEUED));
         let (wtx, wrx) = oneshot::channel();
         let mut inner = self.inner();
-        if inner.dead {
-            drop(inner);
-            return Err((ticket, SendError::Dead));
-        }
-        let tag = match fixed_tag {
-            Some(t) => inner.tags.take(t).then_some(t),
-            None => inner.tags.alloc(),
-        };
-        let Some(tag) = tag else {
-            drop(inner);
-            return Err((ticket, SendError::Busy));
+        let tag = match inner.tag(fixed_tag) {
+            Ok(tag) => tag,
+            Err(why) => {
+                drop(inner);
+                let why = match why {
+                    Refused::Dead => SendError::Dead,
+                    Refused::Busy => SendError::Busy,
+                };
+                return Err((ticket, why));
+            }
         };
         head[5..7].copy_from_slice(&tag.to_le_bytes());
         let out = Outgoing {
@@ -341,23 +258,16 @@ impl Conn {
             payload,
             state: state.clone(),
         };
-        let (id, deadline) = inner.stamp(ticket.recoveries);
         // Inline when nothing else is in flight (the slot is inserted after; lazy frames go
         // out with this one).
-        self.write.send(out, inner.slots.len(), &self.core.counters);
-        inner.slots.insert(
-            tag,
-            Slot {
-                request: ty,
-                ticket,
-                waiter: Some(wtx),
-                state: state.clone(),
-                flushing: false,
-                flushes: None,
-                id,
-                deadline,
-            },
-        );
+        self.write.send(out, inner.len(), &self.core.counters);
+        let recoveries = ticket.recoveries;
+        let waiter = Waiter {
+            ticket,
+            tx: Some(wtx),
+            state: state.clone(),
+        };
+        inner.insert(tag, ty, waiter, recoveries, None, clock);
         // Counted under the lock: the reader decrements under it too, so the gauge never
         // dips below zero (a reply can arrive before this function returns).
         Counters::add(&self.core.counters.in_flight, 1);
@@ -374,15 +284,10 @@ impl Conn {
     /// Called by the fid table's guard once the table is unlocked.
     pub(crate) fn send_clunk(&self, fid: u32, generation: u64) -> bool {
         let mut inner = self.inner();
-        if inner.dead {
-            return false;
-        }
-        match inner.tags.alloc() {
-            Some(tag) => self.queue_clunk(&mut inner, tag, fid, generation),
-            None => {
-                inner.deferred_clunks.push_back((fid, generation));
-                true
-            }
+        match inner.clunk_tag(fid, generation) {
+            ClunkTag::Now(tag) => self.queue_clunk(&mut inner, tag, fid, generation),
+            ClunkTag::Deferred => true,
+            ClunkTag::Dead => false,
         }
     }
 
@@ -390,11 +295,19 @@ impl Conn {
         let msg = Message::Tclunk(Tclunk { fid });
         // On an idle connection the clunk waits briefly for the next request to ride with.
         let lazy = !self.core.clunk_linger.is_zero();
-        self.queue_background(inner, tag, msg, Effect::Clunk { fid, generation }, lazy)
+        self.queue_background(
+            inner,
+            tag,
+            msg,
+            Effect::Clunk { fid, generation },
+            lazy,
+            None,
+        )
     }
 
-    /// Registers and queues a request nobody waits for (a clunk, a liveness probe) under
-    /// `tag`, already taken. `lazy`: it may wait briefly for the next frame to ride with.
+    /// Registers and queues a request nobody waits for (a clunk, a liveness probe, a flush
+    /// of `flushes`) under `tag`, already taken. `lazy`: it may wait briefly for the next
+    /// frame to ride with.
     fn queue_background(
         &self,
         inner: &mut Inner,
@@ -402,12 +315,13 @@ impl Conn {
         msg: Message,
         effect: Effect,
         lazy: bool,
+        flushes: Option<(u16, u64)>,
     ) -> bool {
         let request = msg.msg_type();
         let frame = Frame::new(tag, msg);
         let mut head = BytesMut::with_capacity(32);
         if frame.encode(Dialect::Plain, &mut head).is_err() {
-            inner.tags.free(tag);
+            inner.untag(tag);
             return false;
         }
         let state = Arc::new(AtomicU8::new(QUEUED));
@@ -416,27 +330,17 @@ impl Conn {
             payload: None,
             state: state.clone(),
         };
-        let (id, deadline) = inner.stamp(0);
         if lazy {
-            self.write
-                .send_clunk(out, inner.slots.len(), &self.core.counters);
+            self.write.send_clunk(out, inner.len(), &self.core.counters);
         } else {
             self.write.send(out, usize::MAX, &self.core.counters);
         }
-        let ticket = Ticket::background(self.core.clone(), effect);
-        inner.slots.insert(
-            tag,
-            Slot {
-                request,
-                ticket,
-                waiter: None,
-                state,
-                flushing: false,
-                flushes: None,
-                id,
-                deadline,
-            },
-        );
+        let waiter = Waiter {
+            ticket: Ticket::background(self.core.clone(), effect),
+            tx: None,
+            state,
+        };
+        inner.insert(tag, request, waiter, 0, flushes, clock);
         Counters::add(&self.core.counters.in_flight, 1);
         true
     }
@@ -445,28 +349,12 @@ impl Conn {
     /// server has not refused `Tflush` before, the request changes no fid (a flushed reply
     /// could otherwise hide a fid the server created), and it is not flushed already.
     fn flush(&self, inner: &mut Inner, tag: u16) {
-        if inner.dead || self.core.flush_refused.load(Ordering::Relaxed) {
-            return;
-        }
-        let Some(slot) = inner.slots.get_mut(&tag) else {
-            return;
-        };
-        if slot.flushing || !flushable(slot) {
-            return;
-        }
-        let old_id = slot.id;
-        let Some(ftag) = inner.tags.alloc() else {
+        let refused = self.core.flush_refused.load(Ordering::Relaxed);
+        let Some((ftag, old_id)) = inner.flush_tag(tag, refused) else {
             return;
         };
         let msg = Message::Tflush(zerofs_9p_proto::Tflush { oldtag: tag });
-        if self.queue_background(inner, ftag, msg, Effect::None, false) {
-            if let Some(f) = inner.slots.get_mut(&ftag) {
-                f.flushes = Some((tag, old_id));
-            }
-            if let Some(slot) = inner.slots.get_mut(&tag) {
-                slot.flushing = true;
-            }
-        }
+        self.queue_background(inner, ftag, msg, Effect::None, false, Some((tag, old_id)));
     }
 
     /// Whether a liveness probe may be sent: negotiation is done and an attach fid exists.
@@ -481,49 +369,25 @@ impl Conn {
     fn send_probe(&self) {
         let fid = self.core.probe_fid.load(Ordering::Acquire);
         let mut inner = self.inner();
-        if inner.dead {
-            return;
-        }
-        if let Some(tag) = inner.tags.alloc() {
+        if let Ok(tag) = inner.tag(None) {
             let msg = Message::Tgetattr(Tgetattr {
                 fid,
                 request_mask: getattr::BASIC,
             });
-            self.queue_background(&mut inner, tag, msg, Effect::None, false);
+            self.queue_background(&mut inner, tag, msg, Effect::None, false, None);
         }
     }
 
     /// Removes the slot of `tag` (freeing the tag unless a `Tflush` names it) and sends
     /// deferred clunks into free tags. The answer to a `Tflush` also settles the flushed tag.
-    fn take_slot(&self, tag: u16) -> Option<Slot> {
+    fn take_slot(&self, tag: u16) -> Option<Slot<Waiter>> {
         let mut inner = self.inner();
-        let slot = inner.slots.remove(&tag)?;
-        if !slot.flushing {
-            inner.tags.free(tag);
-        }
-        if let Some((old, _)) = slot.flushes {
-            self.settle_flush(&mut inner, old);
-        }
+        let (slot, clunks) = inner.take(tag)?;
         self.core.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-        while let Some(&(fid, generation)) = inner.deferred_clunks.front() {
-            let Some(t) = inner.tags.alloc() else { break };
-            inner.deferred_clunks.pop_front();
+        for (t, fid, generation) in clunks {
             self.queue_clunk(&mut inner, t, fid, generation);
         }
         Some(slot)
-    }
-
-    /// The `Tflush` of `old` was answered (or its connection is going): a reply of the flushed
-    /// request that came first left its tag reserved, free it now; otherwise the server will
-    /// not answer it any more (after `Rflush`) or still will (after `Rlerror`, e.g. 0.19.1's
-    /// EOPNOTSUPP: its slot stays until then).
-    fn settle_flush(&self, inner: &mut Inner, old: u16) {
-        match inner.slots.get_mut(&old) {
-            Some(slot) => slot.flushing = false,
-            None => {
-                inner.tags.free(old);
-            }
-        }
     }
 
     /// The answer to a `Tflush` of `old`: `Rflush` retires the flushed request (handed back to
@@ -538,22 +402,10 @@ impl Conn {
             tracing::debug!(conn = self.id, "server refuses Tflush; not asking again");
             return;
         }
-        let retired = {
-            let mut inner = self.inner();
-            let named = inner.slots.get(&old).is_some_and(|s| s.id == old_id);
-            let slot = if named {
-                inner.slots.remove(&old)
-            } else {
-                None
-            };
-            if slot.is_some() {
-                inner.tags.free(old);
-                self.core.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-            }
-            slot
-        };
+        let retired = self.inner().flushed(old, old_id);
         if let Some(slot) = retired {
-            deliver(slot.waiter, Delivery::Lost(slot.ticket));
+            self.core.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+            deliver(slot.caller.tx, Delivery::Lost(slot.caller.ticket));
         }
     }
 
@@ -562,20 +414,13 @@ impl Conn {
     /// that one), and its next attempt gets twice the time.
     fn recover(&self, ids: &[u64]) {
         let mut inner = self.inner();
-        for &id in ids {
-            let Some(tag) = inner.tag_of(id) else {
-                continue;
-            };
-            if let Some(slot) = inner.slots.get_mut(&tag) {
-                slot.ticket.recoveries = slot.ticket.recoveries.saturating_add(1);
-                tracing::warn!(
-                    conn = self.id,
-                    tag,
-                    request = %slot.request,
-                    recoveries = slot.ticket.recoveries,
-                    "request unanswered past the request timeout on a live connection; flushing it to resend"
-                );
-            }
+        for (tag, request) in inner.recover(ids) {
+            tracing::warn!(
+                conn = self.id,
+                tag,
+                %request,
+                "request unanswered past the request timeout on a live connection; flushing it to resend"
+            );
             self.flush(&mut inner, tag);
         }
     }
@@ -583,13 +428,7 @@ impl Conn {
     /// The type of the late request `id` whose connection is about to be closed for it;
     /// `count`: count the recovery (its next attempt gets twice the time).
     fn mark_recovered(&self, id: u64, count: bool) -> Option<MessageType> {
-        let mut inner = self.inner();
-        let tag = inner.tag_of(id)?;
-        let slot = inner.slots.get_mut(&tag)?;
-        if count {
-            slot.ticket.recoveries = slot.ticket.recoveries.saturating_add(1);
-        }
-        Some(slot.request)
+        self.inner().mark_recovered(id, count)
     }
 
     /// Withdraws a request not yet written; returns its ticket if it was withdrawn. A request
@@ -598,9 +437,8 @@ impl Conn {
     fn withdraw(&self, tag: u16, state: &Arc<AtomicU8>) -> Option<Ticket> {
         let mut inner = self.inner();
         let ours = inner
-            .slots
-            .get(&tag)
-            .is_some_and(|s| Arc::ptr_eq(&s.state, state));
+            .get_mut(tag)
+            .is_some_and(|s| Arc::ptr_eq(&s.caller.state, state));
         if !ours {
             return None;
         }
@@ -611,26 +449,25 @@ impl Conn {
             self.flush(&mut inner, tag);
             return None;
         }
-        let slot = inner.slots.remove(&tag)?;
-        inner.tags.free(tag);
+        let slot = inner.withdrawn(tag)?;
         self.core.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
         drop(inner);
-        Some(slot.ticket)
+        Some(slot.caller.ticket)
     }
 
     /// Takes the sink of the `Tread` pending under `tag` if it can take a `count`-byte
     /// payload (the reader then receives the payload straight into it).
     fn take_sink(&self, tag: u16, count: usize) -> Option<BytesMut> {
         let mut inner = self.inner();
-        let slot = inner.slots.get_mut(&tag)?;
+        let slot = inner.get_mut(tag)?;
         if slot.request != MessageType::Tread {
             return None;
         }
-        let sink = slot.ticket.sink.as_ref()?;
+        let sink = slot.caller.ticket.sink.as_ref()?;
         if !sink.is_empty() || sink.capacity() < count {
             return None;
         }
-        slot.ticket.sink.take()
+        slot.caller.ticket.sink.take()
     }
 
     /// Completes the `Tread` under `tag` whose payload the reader received into `sink`.
@@ -641,15 +478,15 @@ impl Conn {
             return false;
         };
         Counters::add(&self.core.counters.requests, 1);
-        slot.ticket.sink = Some(sink);
+        slot.caller.ticket.sink = Some(sink);
         let reply = Reply::Decoded(Message::Rread(zerofs_9p_proto::Rread {
             data: Bytes::new(),
         }));
         deliver(
-            slot.waiter,
+            slot.caller.tx,
             Delivery::Reply {
                 reply,
-                ticket: slot.ticket,
+                ticket: slot.caller.ticket,
             },
         );
         true
@@ -668,8 +505,12 @@ impl Conn {
         Counters::add(&self.core.counters.requests, 1);
         let Slot {
             request,
-            mut ticket,
-            waiter,
+            caller:
+                Waiter {
+                    mut ticket,
+                    tx: waiter,
+                    ..
+                },
             flushes,
             ..
         } = slot;
@@ -715,15 +556,13 @@ impl Conn {
     /// Kills the connection: pending requests go back to their callers as lost, the fid table
     /// learns that nothing is live, callers stop seeing it, the tasks stop, the supervisor hears.
     pub(crate) fn kill(self: &Arc<Self>, cause: String) {
-        let drained: Vec<Slot> = {
+        let drained = {
             let mut inner = self.inner();
-            if inner.dead {
+            let Some(drained) = inner.kill() else {
                 return;
-            }
-            inner.dead = true;
+            };
             self.dead.store(true, Ordering::Release);
-            inner.deferred_clunks.clear();
-            inner.slots.drain().map(|(_, s)| s).collect()
+            drained
         };
         self.core
             .counters
@@ -738,7 +577,7 @@ impl Conn {
             _ => false,
         });
         for slot in drained {
-            deliver(slot.waiter, Delivery::Lost(slot.ticket));
+            deliver(slot.caller.tx, Delivery::Lost(slot.caller.ticket));
         }
         for task in self
             .tasks

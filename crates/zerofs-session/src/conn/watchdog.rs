@@ -6,42 +6,28 @@
 //! (every outstanding request then goes back to its caller as lost and is resent on the next
 //! connection).
 
+use super::state::Timeout;
 use super::{Conn, clock};
 use crate::liveness::Verdict;
 use crate::overdue::Recovery;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 pub(super) async fn watchdog(conn: Arc<Conn>) {
     loop {
         let now = clock();
         let can_probe = conn.can_probe();
         let flush_refused = conn.core.flush_refused.load(Ordering::Relaxed);
-        let (verdict, recovery, next) = {
-            let mut inner = conn.inner();
-            if inner.dead {
-                return;
-            }
-            if let Some(rx) = conn.last_rx() {
-                inner.live.received(rx);
-            }
-            let outstanding = inner.slots.len();
-            let verdict = inner.live.handle_timeout(now, outstanding, can_probe);
-            let recovery = if inner.request_timeout.is_some() {
-                let (late, next_deadline) = inner.late(now, flush_refused);
-                inner.overdue.handle_timeout(now, late, next_deadline)
-            } else {
-                Recovery::Fine
-            };
-            // A request sent while the watchdog sleeps idle cannot stall, nor be late, before
-            // `idle_check` has passed.
-            let idle = now + inner.live.idle_check();
-            let next = [inner.live.poll_timeout(), inner.overdue.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .fold(idle, Instant::min);
-            (verdict, recovery, next)
+        let last_rx = conn.last_rx();
+        let Some(Timeout {
+            verdict,
+            recovery,
+            next,
+        }) = conn
+            .inner()
+            .handle_timeout(now, last_rx, can_probe, flush_refused)
+        else {
+            return;
         };
         match verdict {
             Verdict::Fine => {}

@@ -2,6 +2,7 @@
 //! against a scripted peer over an in-memory pipe: no sockets, no server process.
 
 mod conn_cancel;
+mod conn_state;
 mod effects;
 mod fid_machine;
 mod fid_table;
