@@ -39,6 +39,7 @@ mod read_buffer;
 mod renames;
 mod replay;
 mod request;
+mod resend;
 mod session;
 mod stats;
 mod supervisor;

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use futures::FutureExt;
@@ -11,12 +11,13 @@ use zerofs_9p_proto::consts::envelope::RETRY;
 use zerofs_9p_proto::consts::errno::{ENOTCONN, ESHUTDOWN, ESTALE};
 use zerofs_9p_proto::{Dialect, Envelope, Frame, Message, MessageType};
 
-use crate::conn::{Conn, Delivery, Reply, SendError, decode_reply};
+use crate::conn::{Conn, Delivery, Reply, SendError, clock, decode_reply};
 use crate::core::Core;
 use crate::effects::{Effect, rename_ends};
 use crate::error::SessionError;
 use crate::followups::{Carry, finish, verify};
 use crate::lower::{Then, lower};
+use crate::resend::{Attempts, BUSY_PAUSE, Deadline, Resend};
 use crate::stats::Counters;
 use crate::verify::check;
 
@@ -49,20 +50,6 @@ pub(crate) struct Ticket {
     /// How often an attempt went unanswered past its deadline and was recovered (see
     /// `overdue.rs`): each recovery doubles the next attempt's request timeout.
     pub(crate) recoveries: u32,
-}
-
-/// A `.Z` error answer that asks for a resend rather than being the request's result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Resend {
-    /// `ENOTCONN`: refused before dispatch by a server that is not the serving leader; safe
-    /// to send elsewhere unchanged.
-    NotLeader,
-    /// `ESHUTDOWN`: leadership lost mid-request; the outcome is unknown, resend with RETRY.
-    Shutdown,
-    /// `ESTALE` to a RETRY: the server never saw the op-id (the lost attempt never reached
-    /// it), so the operation was not applied; resend it as a first attempt with the same
-    /// op-id (a late original is still de-duplicated by it).
-    UnseenRetry,
 }
 
 impl Ticket {
@@ -304,30 +291,20 @@ pub(crate) fn exchange_into(
         // A request built for a richer dialect than the connection's: how to rebuild its
         // reply from the plain request sent instead (see `lower.rs`).
         let mut then: Option<Box<Then>> = None;
-        // When an attempt was first possibly seen without an answer (de-duplicated requests).
-        let mut unknown_since: Option<Instant> = None;
-        // When a server first answered "not the leader".
-        let mut rerouting_since: Option<Instant> = None;
-        // The connection's tag space was full: wait a moment before trying again.
-        let mut busy = false;
-        // The last attempt was written to a connection that was then lost.
-        let mut lost = false;
+        // The resend policy's state (pure: `resend.rs`).
+        let mut attempts = Attempts::default();
         loop {
-            if std::mem::take(&mut busy) {
-                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            if attempts.take_busy() {
+                tokio::time::sleep(BUSY_PAUSE).await;
             }
             // The common case, a live connection and nothing to wait out, costs no await; the
             // rare waits live in their own (boxed) future so they do not grow this one, which
             // every request carries.
             let conn = match core.current_conn() {
-                Some(c) if unknown_since.is_none() && rerouting_since.is_none() => c,
+                Some(c) if attempts.unhindered() => c,
                 _ => {
-                    let wait = Box::pin(wait_for_conn(
-                        core,
-                        ticket.horizon,
-                        unknown_since.filter(|_| ticket.envelope.deduplicates()),
-                        rerouting_since,
-                    ));
+                    let deadline = attempts.deadline(ticket.horizon, ticket.envelope.deduplicates());
+                    let wait = Box::pin(wait_for_conn(core, ticket.horizon, deadline));
                     wait.await?
                 }
             };
@@ -360,7 +337,7 @@ pub(crate) fn exchange_into(
             clamp_reply_count(&mut frame.message, conn.msize());
             let mut inflight = match conn.send(&mut frame, ticket, None) {
                 Ok(f) => {
-                    if std::mem::take(&mut lost) {
+                    if attempts.sent() {
                         Counters::add(&core.counters.resends, 1);
                     }
                     f
@@ -371,7 +348,7 @@ pub(crate) fn exchange_into(
                 }
                 Err((t, SendError::Busy)) => {
                     ticket = t;
-                    busy = true;
+                    attempts.busy();
                     continue;
                 }
                 Err((t, SendError::Fatal(e))) => {
@@ -395,39 +372,20 @@ pub(crate) fn exchange_into(
                                 inflight.conn().violation(why);
                                 ticket = t;
                                 ticket.seen(dialect);
-                                unknown_since.get_or_insert_with(crate::conn::clock);
+                                attempts.violation(clock);
                                 continue;
                             }
                         },
                     };
                     if let Some(why) = t.resend_reason(&msg, dialect) {
                         ticket = t;
-                        match why {
-                            Resend::NotLeader => {
-                                tracing::debug!(
-                                    conn = inflight.conn().id,
-                                    "not the leader; re-routing"
-                                );
-                                rerouting_since.get_or_insert_with(crate::conn::clock);
-                                inflight
-                                    .conn()
-                                    .kill("server is not the serving leader".into());
-                            }
-                            Resend::Shutdown => {
-                                tracing::debug!(
-                                    conn = inflight.conn().id,
-                                    "leader shutting down; resending"
-                                );
-                                ticket.sent_before = true;
-                                unknown_since.get_or_insert_with(crate::conn::clock);
-                                inflight.conn().kill("server answered ESHUTDOWN".into());
-                            }
-                            Resend::UnseenRetry => {
-                                tracing::debug!(
-                                    "RETRY of an op-id the server never saw; resending"
-                                );
-                                ticket.sent_before = false;
-                            }
+                        tracing::debug!(conn = inflight.conn().id, ?why, "server asks for a resend");
+                        let next = attempts.resend(why, clock);
+                        if let Some(sent_before) = next.sent_before {
+                            ticket.sent_before = sent_before;
+                        }
+                        if let Some(why) = next.kill {
+                            inflight.conn().kill(why.into());
                         }
                         continue;
                     }
@@ -463,13 +421,7 @@ pub(crate) fn exchange_into(
                     if sent {
                         t.seen(inflight.conn().dialect());
                     }
-                    if sent && !t.resendable() {
-                        return Err(SessionError::Ambiguous);
-                    }
-                    if sent {
-                        unknown_since.get_or_insert_with(crate::conn::clock);
-                        lost = true;
-                    }
+                    attempts.lost(sent, t.resendable(), clock)?;
                     ticket = t;
                 }
             }
@@ -477,32 +429,22 @@ pub(crate) fn exchange_into(
     }
 }
 
-/// Waits for a live connection for [`exchange_into`]: within `horizon` of `unknown_since` (an
-/// attempt of a de-duplicated request may have been seen unanswered) or of `rerouting_since`
-/// (a server said it is not the leader), else for as long as it takes.
+/// Waits for a live connection for [`exchange_into`], until `deadline` if there is one
+/// (see `resend.rs`).
 async fn wait_for_conn(
     core: &Arc<Core>,
     horizon: Duration,
-    unknown_since: Option<Instant>,
-    rerouting_since: Option<Instant>,
+    deadline: Option<Deadline>,
 ) -> Result<Arc<Conn>, SessionError> {
-    if let Some(since) = unknown_since {
-        let left = horizon.saturating_sub(crate::conn::clock().saturating_duration_since(since));
-        if left.is_zero() {
-            return Err(SessionError::OutcomeUnknown { horizon });
-        }
-        tokio::time::timeout(left, core.wait_up())
-            .await
-            .map_err(|_| SessionError::OutcomeUnknown { horizon })
-    } else if let Some(since) = rerouting_since {
-        let left = horizon.saturating_sub(crate::conn::clock().saturating_duration_since(since));
-        match tokio::time::timeout(left, core.wait_up()).await {
-            Ok(c) if !left.is_zero() => Ok(c),
-            _ => Err(SessionError::NotLeader),
-        }
-    } else {
-        Ok(core.wait_up().await)
+    let Some(d) = deadline else {
+        return Ok(core.wait_up().await);
+    };
+    if d.at <= clock() {
+        return Err(d.error(horizon));
     }
+    tokio::time::timeout_at(d.at.into(), core.wait_up())
+        .await
+        .map_err(|_| d.error(horizon))
 }
 
 /// Lowers the count of a read-like request so that its reply fits in `msize`.

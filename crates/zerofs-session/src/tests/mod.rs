@@ -7,6 +7,7 @@ mod effects;
 mod fid_machine;
 mod fid_table;
 mod replay;
+mod resend;
 mod ticket;
 
 use std::sync::Arc;

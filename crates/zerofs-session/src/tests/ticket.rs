@@ -8,7 +8,8 @@ use zerofs_9p_proto::{Dialect, Envelope, Message, Rlerror, Tread};
 use super::*;
 use crate::effects::Effect;
 use crate::error::SessionError;
-use crate::request::{Resend, Ticket, clamp_reply_count};
+use crate::request::{Ticket, clamp_reply_count};
+use crate::resend::Resend;
 
 fn error(ecode: u32) -> Message {
     Message::Rlerror(Rlerror { ecode })
