@@ -7,6 +7,9 @@ use crate::message::MessageType;
 ///
 /// Every variant is a precise description of malformed or unsupported input; the codec never
 /// panics, whatever the bytes.
+///
+/// `#[non_exhaustive]`: a new dialect's messages bring new ways to be malformed, and adding
+/// the variant that names one must not break code matching on these.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -197,6 +197,9 @@ pub const fn dirent_type_for_mode(st_mode: u32) -> u8 {
 
 byte_enum! {
     /// A POSIX byte-range lock type (`Tlock.type`, `Tgetlock.type`, `Rgetlock.type`).
+    ///
+    /// Exhaustive: the three values are fixed by 9P2000.L (Linux's `F_RDLCK`, `F_WRLCK`,
+    /// `F_UNLCK`); no dialect changes them, and another byte is a decode error.
     #[derive(Default)]
     pub enum LockType {
         /// Shared read lock.
@@ -211,6 +214,8 @@ byte_enum! {
 
 byte_enum! {
     /// The outcome of a `Tlock` (`Rlock.status`).
+    ///
+    /// Exhaustive: the four statuses are fixed by 9P2000.L; another byte is a decode error.
     #[derive(Default)]
     pub enum LockStatus {
         /// The lock was granted (or released).

@@ -217,6 +217,7 @@ impl Client {
 
 impl File {
     /// The value of this file's extended attribute `name` (see [`Client::get_xattr`]).
+    #[tracing::instrument(level = "debug", name = "file.get_xattr", skip_all, fields(path = %self.path()), err(level = "debug", Display))]
     pub async fn get_xattr(&self, name: impl AsRef<OsStr>) -> Result<Bytes, ZeroFsError> {
         self.check()?;
         let name = wire_name(name.as_ref())?;
@@ -225,6 +226,7 @@ impl File {
     }
 
     /// The names of this file's extended attributes (see [`Client::list_xattr`]).
+    #[tracing::instrument(level = "debug", name = "file.list_xattr", skip_all, fields(path = %self.path()), err(level = "debug", Display))]
     pub async fn list_xattr(&self) -> Result<Vec<OsString>, ZeroFsError> {
         self.check()?;
         let (cx, fid) = self.parts();
@@ -232,6 +234,7 @@ impl File {
     }
 
     /// Sets this file's extended attribute `name` (see [`Client::set_xattr`]).
+    #[tracing::instrument(level = "debug", name = "file.set_xattr", skip_all, fields(path = %self.path()), err(level = "debug", Display))]
     pub async fn set_xattr(
         &self,
         name: impl AsRef<OsStr>,
@@ -248,6 +251,7 @@ impl File {
     }
 
     /// Removes this file's extended attribute `name` (see [`Client::remove_xattr`]).
+    #[tracing::instrument(level = "debug", name = "file.remove_xattr", skip_all, fields(path = %self.path()), err(level = "debug", Display))]
     pub async fn remove_xattr(&self, name: impl AsRef<OsStr>) -> Result<(), ZeroFsError> {
         self.check()?;
         let name = wire_name(name.as_ref())?;

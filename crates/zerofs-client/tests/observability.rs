@@ -102,9 +102,13 @@ async fn operations_run_in_spans_named_after_them() {
     c.append("/g", b"!!").await.unwrap();
     let d = c.open_dir("/").await.unwrap();
     d.metadata_at(b"g").await.unwrap();
+    // The memserver has no xattrs: a failure recorded in the File's own span.
+    assert!(f.get_xattr("user.a").await.is_err());
+    let target = server.target();
 
     let seen = seen.lock().unwrap();
     for (name, path) in [
+        ("connect", target.as_str()),
         ("write", "/f"),
         ("read", "/f"),
         ("stat", "/missing"),
@@ -112,6 +116,7 @@ async fn operations_run_in_spans_named_after_them() {
         ("open", "/g"),
         ("file.read_at", "/g"),
         ("dir.metadata_at", "/"),
+        ("file.get_xattr", "/g"),
     ] {
         assert!(
             seen.spans.iter().any(|(n, p)| n == name && p == path),
@@ -121,8 +126,8 @@ async fn operations_run_in_spans_named_after_them() {
     }
     assert_eq!(
         seen.errors,
-        ["stat"],
-        "only the failed stat records an error"
+        ["stat", "file.get_xattr"],
+        "only the failed stat and get_xattr record an error"
     );
     for (name, bytes) in [
         ("write", 4),

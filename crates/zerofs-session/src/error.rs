@@ -5,6 +5,9 @@ use std::sync::Arc;
 use zerofs_9p_proto::MessageType;
 
 /// Everything a session operation can fail with.
+///
+/// `#[non_exhaustive]`: the session grows with the dialects (`NotLeader` and `OutcomeUnknown`
+/// came with `.Z`); the facade maps these to the exhaustive `ZeroFsError` its users match on.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
@@ -93,6 +96,9 @@ pub enum SessionError {
 }
 
 /// Which step of the first connection failed (see [`SessionError::Connect`]).
+///
+/// `#[non_exhaustive]`: a dialect may add a step to the handshake (as `.Z` added
+/// `Tgetlineage` after `Tversion`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConnectStage {

@@ -362,6 +362,37 @@ pub fn errors() -> io::Result<()> {
 fn send_sync<T: Send + Sync>() {}
 fn send<T: Send>(_: T) {}
 
+/// The trait impls the reference derives (REFERENCE-CLIENT.md §1), each checked by a bound.
+pub fn traits() {
+    use std::fmt::{Debug, Display};
+    fn copy<T: Clone + Copy + Debug>() {}
+    fn clone<T: Clone + Debug>() {}
+    fn default<T: Default>() {}
+    fn eq<T: PartialEq + Eq>() {}
+    fn error<T: std::error::Error + Display + Debug + Clone + Send + Sync + 'static>() {}
+    fn debug<T: Debug>() {}
+    copy::<OpenOptions>();
+    default::<OpenOptions>();
+    clone::<ConnectOptions>();
+    default::<ConnectOptions>();
+    copy::<Capabilities>();
+    copy::<Metadata>();
+    clone::<DirEntry>();
+    copy::<FileType>();
+    eq::<FileType>();
+    copy::<NodeKind>();
+    copy::<SetAttrs>();
+    default::<SetAttrs>();
+    copy::<SetTime>();
+    copy::<Timestamp>();
+    eq::<Timestamp>();
+    copy::<StatFs>();
+    error::<ZeroFsError>();
+    debug::<Client>();
+    debug::<File>();
+    debug::<Dir>();
+}
+
 /// The whole program against `target`: the records, the errors, a client shared by four
 /// tasks, then the tour of every method (its future must be `Send`).
 pub async fn run(target: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -369,6 +400,7 @@ pub async fn run(target: &str) -> Result<(), Box<dyn std::error::Error>> {
     send_sync::<File>();
     send_sync::<Dir>();
     send_sync::<ZeroFsError>();
+    traits();
     records();
     assert!(errors().is_err(), "the `?` on a ZeroFsError returns early");
     let client = connect(target).await?;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use futures::TryStreamExt;
-use zerofs_client::{FileType, ZeroFsError};
+use zerofs_client::{FileType, NodeKind, SetTime, ZeroFsError};
 
 use crate::Fixture;
 
@@ -46,8 +46,8 @@ pub async fn std_like_read_write_copy(fx: Fixture) {
     ));
 }
 
-/// `Metadata::len`/`file_type`, `FileType::is_*`, `symlink_metadata` (no follow) and
-/// `set_permissions`.
+/// `Metadata::len`/`file_type`/`is_*`/`accessed`/`modified`, `FileType::is_*` (a fifo
+/// included), `symlink_metadata` (no follow) and `set_permissions`.
 pub async fn std_like_metadata_aliases(fx: Fixture) {
     let c = fx.client().await;
     let f = fx.p("/f");
@@ -66,7 +66,29 @@ pub async fn std_like_metadata_aliases(fx: Fixture) {
     c.set_permissions(&f, 0o100644).await.unwrap();
     assert_eq!(c.stat(&f).await.unwrap().permissions(), 0o644);
     c.create_dir(fx.p("/d"), 0o755).await.unwrap();
-    assert!(c.stat(fx.p("/d")).await.unwrap().file_type().is_dir());
+    let d = c.stat(fx.p("/d")).await.unwrap();
+    assert!(d.file_type().is_dir() && d.is_dir() && !d.is_file());
+    // accessed()/modified() are the times the server holds, as SystemTime.
+    let (at, mt) = (
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000),
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_500_000_000),
+    );
+    c.set_times(&f, Some(SetTime::from(at)), Some(SetTime::from(mt)))
+        .await
+        .unwrap();
+    let m = c.metadata(&f).await.unwrap();
+    assert_eq!((m.accessed(), m.modified()), (at, mt));
+    let fifo = c
+        .mknod(fx.p("/d/fifo"), NodeKind::Fifo, 0o644)
+        .await
+        .unwrap();
+    let t = c
+        .symlink_metadata(fx.p("/d/fifo"))
+        .await
+        .unwrap()
+        .file_type();
+    assert!(fifo.file_type().is_fifo() && t.is_fifo());
+    assert!(!t.is_file() && !t.is_socket() && !t.is_char_device() && !t.is_block_device());
 }
 
 /// `walk`: every entry below a directory once, with its depth, each directory before its

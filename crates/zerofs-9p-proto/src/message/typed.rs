@@ -57,6 +57,9 @@ pub trait Request: Variant {
 }
 
 /// Why an answer is not a request's successful reply.
+///
+/// Exhaustive: an answer is the reply, an error reply, or something else, whatever the
+/// dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ReplyError {
     /// The server answered `Rlerror` with this Linux errno.

@@ -158,14 +158,21 @@ impl ClientBuilder {
     /// (dial, version, attach, timeout) is [`ZeroFsError::ConnectFailed`], with the cause as
     /// its [`source`](std::error::Error::source).
     pub async fn connect(self) -> Result<Arc<Client>, ZeroFsError> {
-        let (session, target) = match self.targets {
-            Targets::One(t) => (Session::connect(&t, self.options).await, t),
-            Targets::Many(ts) => (
-                Session::connect_multi(&ts, self.options).await,
-                ts.join(","),
-            ),
+        let shown = match &self.targets {
+            Targets::One(t) => t.clone(),
+            Targets::Many(ts) => ts.join(","),
         };
-        Client::finish(session, &target)
+        self.connect_to(shown).await
+    }
+
+    /// [`connect`](Self::connect) in its span; `shown` names the target(s) in errors.
+    #[tracing::instrument(level = "debug", name = "connect", skip_all, fields(path = %shown), err(level = "debug", Display))]
+    async fn connect_to(self, shown: String) -> Result<Arc<Client>, ZeroFsError> {
+        let session = match self.targets {
+            Targets::One(t) => Session::connect(&t, self.options).await,
+            Targets::Many(ts) => Session::connect_multi(&ts, self.options).await,
+        };
+        Client::finish(session, &shown)
     }
 }
 
