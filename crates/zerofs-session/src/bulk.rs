@@ -85,7 +85,7 @@ impl Session {
         let (reply, sink) = self
             .request_into(msg, Effect::None, &[fid.id()], sink)
             .await?;
-        let r = crate::typed::reply::<kind::Tread>(reply)?;
+        let r = crate::error::reply::<kind::Tread>(reply)?;
         let got = sink.as_ref().map_or(0, BytesMut::len).max(r.data.len());
         if got > count as usize {
             return Err(SessionError::Protocol(format!(

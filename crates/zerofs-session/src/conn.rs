@@ -17,7 +17,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 use zerofs_9p_proto::consts::{NOFID, NOTAG, getattr};
@@ -28,6 +27,7 @@ use crate::effects::Effect;
 use crate::error::SessionError;
 use crate::request::Ticket;
 use crate::stats::Counters;
+use crate::transport::{BoxRead, BoxWrite};
 use state::{Caller, ClunkTag, ConnState, Refused, Slot};
 
 /// `Rread` payloads at least this large may be received straight into the caller's buffer.
@@ -117,11 +117,6 @@ pub(crate) struct Conn {
     /// Whether version negotiation finished (before that nothing but `Tversion` may be sent).
     negotiated: AtomicBool,
 }
-
-/// A boxed byte stream half.
-pub type BoxRead = Box<dyn AsyncRead + Send + Unpin>;
-/// A boxed byte sink half.
-pub type BoxWrite = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// The index of `d` in [`Dialect::ALL`] (what `dialect()` reads back).
 fn dialect_code(d: Dialect) -> u8 {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use zerofs_9p_proto::MessageType;
+use zerofs_9p_proto::{Message, MessageType, ReplyError, Request};
 
 /// Everything a session operation can fail with.
 ///
@@ -137,4 +137,20 @@ impl From<std::io::Error> for SessionError {
     fn from(e: std::io::Error) -> Self {
         SessionError::Io(Arc::new(e))
     }
+}
+
+impl From<ReplyError> for SessionError {
+    fn from(e: ReplyError) -> Self {
+        match e {
+            ReplyError::Server(errno) => SessionError::Server(errno),
+            ReplyError::Unexpected { .. } => {
+                SessionError::Protocol(format!("unexpected reply: {e}"))
+            }
+        }
+    }
+}
+
+/// The reply body of `R` from an answer (see `typed.rs` for why anything else is a bug).
+pub(crate) fn reply<R: Request>(answer: Message) -> Result<R::Reply, SessionError> {
+    R::reply(answer).map_err(SessionError::from)
 }

@@ -22,11 +22,11 @@ use crate::effects::{
     BindHow, Effect, location, rename_of, rename_witness, reopen_flags, rewrite_paths,
 };
 use crate::error::SessionError;
+use crate::error::reply;
 use crate::fid_guard::Fid;
 use crate::fids::Binding;
 use crate::lower::Then;
 use crate::request::{Ticket, exchange};
-use crate::typed::reply;
 use crate::verify::{Check, Evidence, check, proven};
 
 /// What follow-ups inherit from the request they finish.

@@ -21,6 +21,7 @@
 mod bulk;
 mod conn;
 mod core;
+mod dial;
 mod effects;
 mod error;
 mod fid_guard;
@@ -55,7 +56,6 @@ mod tests;
 pub use zerofs_9p_proto as proto;
 
 pub use crate::bulk::Z_READ_PIECE;
-pub use crate::conn::{BoxRead, BoxWrite};
 pub use crate::error::{ConnectStage, SessionError};
 pub use crate::fid_guard::Fid;
 pub use crate::ha::TargetSet;
@@ -66,5 +66,6 @@ pub use crate::read_buffer::ReadBuffer;
 pub use crate::session::Session;
 pub use crate::stats::Stats;
 pub use crate::target::{Target, TargetError};
+pub use crate::transport::{BoxRead, BoxWrite};
 pub use crate::transport::{Connector, Transport};
 pub use crate::typed::Entries;

@@ -303,7 +303,8 @@ pub(crate) fn exchange_into(
             let conn = match core.current_conn() {
                 Some(c) if attempts.unhindered() => c,
                 _ => {
-                    let deadline = attempts.deadline(ticket.horizon, ticket.envelope.deduplicates());
+                    let deadline =
+                        attempts.deadline(ticket.horizon, ticket.envelope.deduplicates());
                     let wait = Box::pin(wait_for_conn(core, ticket.horizon, deadline));
                     wait.await?
                 }
@@ -379,7 +380,11 @@ pub(crate) fn exchange_into(
                     };
                     if let Some(why) = t.resend_reason(&msg, dialect) {
                         ticket = t;
-                        tracing::debug!(conn = inflight.conn().id, ?why, "server asks for a resend");
+                        tracing::debug!(
+                            conn = inflight.conn().id,
+                            ?why,
+                            "server asks for a resend"
+                        );
                         let next = attempts.resend(why, clock);
                         if let Some(sent_before) = next.sent_before {
                             ticket.sent_before = sent_before;

@@ -95,7 +95,10 @@ impl Attempts {
     /// How long the caller may wait for a connection; `None`: for as long as it takes.
     /// `deduplicates`: the request carries a `.Z` op-id.
     pub(crate) fn deadline(&self, horizon: Duration, deduplicates: bool) -> Option<Deadline> {
-        match (self.unknown_since.filter(|_| deduplicates), self.rerouting_since) {
+        match (
+            self.unknown_since.filter(|_| deduplicates),
+            self.rerouting_since,
+        ) {
             (Some(since), _) => Some(Deadline {
                 at: since + horizon,
                 unknown_outcome: true,

@@ -1,7 +1,7 @@
 //! The supervisor: after a connection loss, redial forever with exponential backoff and
 //! jitter, renegotiate, replay, and publish the new connection.
 
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
@@ -9,10 +9,11 @@ use tracing::Instrument;
 
 use crate::conn::clock;
 use crate::core::{Core, Death};
+use crate::dial::{AttemptError, dial};
 use crate::liveness::Redial;
+use crate::negotiate::Lineage;
 use crate::options::Options;
 use crate::replay::replay;
-use crate::session::{AttemptError, Shared, dial};
 use crate::stats::Counters;
 use crate::transport::Connector;
 
@@ -40,15 +41,26 @@ impl Jitter {
     }
 }
 
+/// What the supervisor needs of its session.
+pub(crate) struct Supervised {
+    pub(crate) core: Arc<Core>,
+    pub(crate) connector: Arc<dyn Connector>,
+    pub(crate) opts: Options,
+    /// Where a new connection's lineage goes; only the session holds it strongly, so a
+    /// failed upgrade means the session is gone.
+    pub(crate) lineage: Weak<Mutex<Option<Lineage>>>,
+}
+
 /// Runs until the session is dropped. Holds no strong reference to the session (only to its
 /// core), so dropping the last `Session` ends it even in the middle of an attempt against a
 /// server that never answers: the attempt is abandoned and its connection killed.
-pub(crate) async fn supervise(weak: Weak<Shared>, mut deaths: mpsc::UnboundedReceiver<Death>) {
-    let Some(shared) = weak.upgrade() else { return };
-    let core = shared.core.clone();
-    let connector = shared.connector.clone();
-    let opts = shared.opts.clone();
-    drop(shared);
+pub(crate) async fn supervise(s: Supervised, mut deaths: mpsc::UnboundedReceiver<Death>) {
+    let Supervised {
+        core,
+        connector,
+        opts,
+        lineage,
+    } = s;
     let mut shutdown = core.shutdown.subscribe();
     let mut jitter = Jitter::seeded();
     let mut redial = Redial::new(opts.backoff);
@@ -77,7 +89,7 @@ pub(crate) async fn supervise(weak: Weak<Shared>, mut deaths: mpsc::UnboundedRec
                 stale = tracing::field::Empty,
             );
             let started = Instant::now();
-            let run = attempt_once(&core, &*connector, &opts, &weak).instrument(span.clone());
+            let run = attempt_once(&core, &*connector, &opts, &lineage).instrument(span.clone());
             let result = tokio::select! {
                 r = run => r,
                 _ = shutdown.wait_for(|down| *down) => return,
@@ -109,7 +121,7 @@ async fn attempt_once(
     core: &Arc<Core>,
     connector: &dyn Connector,
     opts: &Options,
-    weak: &Weak<Shared>,
+    lineage: &Weak<Mutex<Option<Lineage>>>,
 ) -> Result<(usize, usize), AttemptError> {
     let run = async {
         // msize may only shrink: never propose more than the session already uses.
@@ -121,11 +133,11 @@ async fn attempt_once(
         let counts = replay(handle.conn(), core)
             .await
             .map_err(AttemptError::Replay)?;
-        let Some(shared) = weak.upgrade() else {
+        let Some(slot) = lineage.upgrade() else {
             return Err(AttemptError::Replay("session dropped".into()));
         };
-        *shared.lineage.lock().unwrap_or_else(|e| e.into_inner()) = negotiated.lineage;
-        drop(shared);
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = negotiated.lineage;
+        drop(slot);
         handle.publish()?;
         Ok(counts)
     };

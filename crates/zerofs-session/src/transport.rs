@@ -7,9 +7,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::conn::{BoxRead, BoxWrite};
 use crate::target::Target;
+
+/// A boxed byte stream half.
+pub type BoxRead = Box<dyn AsyncRead + Send + Unpin>;
+/// A boxed byte sink half.
+pub type BoxWrite = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// A connected byte stream, split into halves.
 pub struct Transport {

@@ -17,25 +17,9 @@ use zerofs_9p_proto::{
     Message, MessageType, ReplyError, Request, Rreaddir, Rreaddirattr, Treaddir, kind,
 };
 
-use crate::error::SessionError;
+use crate::error::{SessionError, reply};
 use crate::fid_guard::Fid;
 use crate::session::Session;
-
-impl From<ReplyError> for SessionError {
-    fn from(e: ReplyError) -> Self {
-        match e {
-            ReplyError::Server(errno) => SessionError::Server(errno),
-            ReplyError::Unexpected { .. } => {
-                SessionError::Protocol(format!("unexpected reply: {e}"))
-            }
-        }
-    }
-}
-
-/// The reply of `R` from an answer (see the module docs).
-pub(crate) fn reply<R: Request>(answer: Message) -> Result<R::Reply, SessionError> {
-    R::reply(answer).map_err(SessionError::from)
-}
 
 /// A page of directory entries: with their stats (`Treaddirattr`), or without (`Treaddir`,
 /// and also a `Treaddirattr` sent after a reconnect to a server without gen 1, which has no

@@ -14,8 +14,9 @@ use bytes::{BufMut, BytesMut};
 use tokio::io::AsyncReadExt;
 use zerofs_9p_proto::FrameDecoder;
 
-use super::{BoxRead, Conn, DIRECT_MIN};
+use super::{Conn, DIRECT_MIN};
 use crate::stats::Counters;
+use crate::transport::BoxRead;
 
 /// Smallest free room a read is given.
 const MIN_ROOM: usize = 4096;

@@ -16,7 +16,10 @@ fn a_request_never_sent_or_answered_waits_for_a_connection_without_bound() {
     let mut a = Attempts::default();
     assert!(a.unhindered());
     a.lost(false, true, never).unwrap();
-    assert!(a.unhindered(), "an attempt never written cannot have applied");
+    assert!(
+        a.unhindered(),
+        "an attempt never written cannot have applied"
+    );
     assert_eq!(a.deadline(HORIZON, true), None);
     assert!(!a.sent(), "not a resend of a written attempt");
 }
@@ -56,7 +59,10 @@ fn not_the_leader_reroutes_within_the_horizon_then_fails_as_not_leader() {
     let mut a = Attempts::default();
     let next = a.resend(Resend::NotLeader, || t0);
     assert_eq!(next.kill, Some("server is not the serving leader"));
-    assert_eq!(next.sent_before, None, "refused before dispatch: never seen");
+    assert_eq!(
+        next.sent_before, None,
+        "refused before dispatch: never seen"
+    );
     a.resend(Resend::NotLeader, || t0 + Duration::from_secs(10));
     let d = a.deadline(HORIZON, false).unwrap();
     assert_eq!(d.at, t0 + HORIZON, "from the first refusal");
