@@ -26,12 +26,10 @@ impl<T> OrPath<T> for SResult<T> {
 }
 
 /// A server limitation learnt from an answer, remembered for the connection it came from.
+/// (Request types a server does not implement at all, such as diod's `Tunlinkat`, are
+/// remembered by the session itself, per connection.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Quirk {
-    /// `Tunlinkat` is refused (diod): use walk + `Tremove`.
-    NoUnlinkat = 1,
-    /// `Trenameat` is refused (diod): use walk + `Trename`.
-    NoRenameat = 2,
     /// `Tfsync` needs an opened fid (diod): `Client::sync` opens the root first.
     FsyncNeedsOpen = 4,
 }

@@ -122,20 +122,19 @@ impl Ctx {
     }
 
     /// Removes `name` from `dfid` (`dir`: only a directory, else only a non-directory).
-    /// Servers without `Tunlinkat` (diod) get a walk + `Tremove`, checked against the qid type.
+    /// Servers without `Tunlinkat` (diod) get a walk + `Tremove`, checked against the qid type
+    /// (the session remembers the refusal per connection and answers it without a round trip).
     pub(crate) async fn unlink(&self, dfid: &Fid, name: Bytes, dir: bool) -> SResult<()> {
-        if !self.has(Quirk::NoUnlinkat) {
-            let flags = if dir { unlinkat::REMOVEDIR } else { 0 };
-            let body = Tunlinkat {
-                dirfid: dfid.id(),
-                name: name.clone(),
-                flags,
-            };
-            match self.session.call_typed::<kind::Tunlinkat>(body).await {
-                Ok(()) => return Ok(()),
-                Err(e) if unsupported(&e) => self.learn(Quirk::NoUnlinkat),
-                Err(e) => return Err(e),
-            }
+        let flags = if dir { unlinkat::REMOVEDIR } else { 0 };
+        let body = Tunlinkat {
+            dirfid: dfid.id(),
+            name: name.clone(),
+            flags,
+        };
+        match self.session.call_typed::<kind::Tunlinkat>(body).await {
+            Ok(()) => return Ok(()),
+            Err(e) if unsupported(&e) => {}
+            Err(e) => return Err(e),
         }
         let (fid, qid) = self.walk_qid(dfid, std::slice::from_ref(&name)).await?;
         match qid.map(|q| q.ty.is_dir()) {
@@ -147,7 +146,7 @@ impl Ctx {
     }
 
     /// Renames `old` in `olddir` to `new` in `newdir` (replacing it). Servers without
-    /// `Trenameat` (diod) get a walk + `Trename`.
+    /// `Trenameat` (diod) get a walk + `Trename` (the refusal is remembered by the session).
     pub(crate) async fn rename(
         &self,
         olddir: &Fid,
@@ -155,18 +154,16 @@ impl Ctx {
         newdir: &Fid,
         new: Bytes,
     ) -> SResult<()> {
-        if !self.has(Quirk::NoRenameat) {
-            let body = Trenameat {
-                olddirfid: olddir.id(),
-                oldname: old.clone(),
-                newdirfid: newdir.id(),
-                newname: new.clone(),
-            };
-            match self.session.call_typed::<kind::Trenameat>(body).await {
-                Ok(()) => return Ok(()),
-                Err(e) if unsupported(&e) => self.learn(Quirk::NoRenameat),
-                Err(e) => return Err(e),
-            }
+        let body = Trenameat {
+            olddirfid: olddir.id(),
+            oldname: old.clone(),
+            newdirfid: newdir.id(),
+            newname: new.clone(),
+        };
+        match self.session.call_typed::<kind::Trenameat>(body).await {
+            Ok(()) => return Ok(()),
+            Err(e) if unsupported(&e) => {}
+            Err(e) => return Err(e),
         }
         let fid = self.walk(olddir, std::slice::from_ref(&old)).await?;
         let body = Trename {

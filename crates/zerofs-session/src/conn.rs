@@ -236,13 +236,14 @@ impl Conn {
         let state = Arc::new(AtomicU8::new(QUEUED));
         let (wtx, wrx) = oneshot::channel();
         let mut inner = self.inner();
-        let tag = match inner.tag(fixed_tag) {
+        let tag = match inner.tag(ty, fixed_tag) {
             Ok(tag) => tag,
             Err(why) => {
                 drop(inner);
                 let why = match why {
                     Refused::Dead => SendError::Dead,
                     Refused::Busy => SendError::Busy,
+                    Refused::Unsupported(errno) => SendError::Fatal(SessionError::Server(errno)),
                 };
                 return Err((ticket, why));
             }
@@ -273,6 +274,13 @@ impl Conn {
             state,
             rx: Some(wrx),
         })
+    }
+
+    /// The server answered `request` with `errno` (see [`ConnState::refuse`]).
+    pub(crate) fn answered_error(&self, request: MessageType, errno: u32) {
+        if state::refused_as_a_whole(request) {
+            self.inner().refuse(request, errno);
+        }
     }
 
     /// Queues a background `Tclunk` for a released fid. False if the connection is dead.
@@ -364,7 +372,7 @@ impl Conn {
     fn send_probe(&self) {
         let fid = self.core.probe_fid.load(Ordering::Acquire);
         let mut inner = self.inner();
-        if let Ok(tag) = inner.tag(None) {
+        if let Ok(tag) = inner.tag(MessageType::Tgetattr, None) {
             let msg = Message::Tgetattr(Tgetattr {
                 fid,
                 request_mask: getattr::BASIC,

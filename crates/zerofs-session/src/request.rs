@@ -413,7 +413,10 @@ pub(crate) fn exchange_into(
                                 None => return Err(SessionError::Server(e.ecode)),
                             }
                         }
-                        Message::Rlerror(e) => return Err(SessionError::Server(e.ecode)),
+                        Message::Rlerror(e) => {
+                            inflight.conn().answered_error(request, e.ecode);
+                            return Err(SessionError::Server(e.ecode));
+                        }
                         m => m,
                     };
                     return match then {

@@ -51,6 +51,17 @@ pub(crate) enum Refused {
     Dead,
     /// Every tag is pending.
     Busy,
+    /// This connection's server refuses the request type with this errno (see
+    /// [`ConnState::refuse`]): answer it without a round trip.
+    Unsupported(u32),
+}
+
+/// Request types a server implements or not as a whole (diod has neither `Tunlinkat` nor
+/// `Trenameat`): once one is refused as not implemented, the connection refuses it locally.
+/// Types whose refusal may depend on the arguments (a `Tfallocate` mode, a `Tsetattr` field)
+/// are not remembered.
+pub(crate) fn refused_as_a_whole(ty: MessageType) -> bool {
+    matches!(ty, MessageType::Tunlinkat | MessageType::Trenameat)
 }
 
 /// Where a background clunk goes.
@@ -89,6 +100,8 @@ pub(crate) struct ConnState<P> {
     overdue: Overdue,
     next_id: u64,
     request_timeout: Option<std::time::Duration>,
+    /// Request types this connection's server refused as not implemented, with the errno.
+    refused: Vec<(MessageType, u32)>,
 }
 
 impl<P: Caller> ConnState<P> {
@@ -102,6 +115,7 @@ impl<P: Caller> ConnState<P> {
             overdue: Overdue::new(config.window),
             next_id: 0,
             request_timeout: config.request,
+            refused: Vec::new(),
         }
     }
 
@@ -110,16 +124,31 @@ impl<P: Caller> ConnState<P> {
         self.slots.len()
     }
 
-    /// Takes a tag for a new request: `fixed` if given and free (e.g. `NOTAG`), else any.
-    pub(crate) fn tag(&mut self, fixed: Option<u16>) -> Result<u16, Refused> {
+    /// Takes a tag for a new request of type `ty`: `fixed` if given and free (e.g. `NOTAG`),
+    /// else any.
+    pub(crate) fn tag(&mut self, ty: MessageType, fixed: Option<u16>) -> Result<u16, Refused> {
         if self.dead {
             return Err(Refused::Dead);
+        }
+        if let Some(&(_, errno)) = self.refused.iter().find(|(t, _)| *t == ty) {
+            return Err(Refused::Unsupported(errno));
         }
         let tag = match fixed {
             Some(t) => self.tags.take(t).then_some(t),
             None => self.tags.alloc(),
         };
         tag.ok_or(Refused::Busy)
+    }
+
+    /// The server answered a request of type `ty` with `errno`: if that says the type is not
+    /// implemented ([`refused_as_a_whole`], `ENOSYS` or `EOPNOTSUPP`), later ones are refused
+    /// here without a round trip. A new connection starts with no such memory.
+    pub(crate) fn refuse(&mut self, ty: MessageType, errno: u32) {
+        use zerofs_9p_proto::consts::errno::{ENOSYS, EOPNOTSUPP};
+        let unimplemented = errno == ENOSYS || errno == EOPNOTSUPP;
+        if unimplemented && refused_as_a_whole(ty) && !self.refused.iter().any(|(t, _)| *t == ty) {
+            self.refused.push((ty, errno));
+        }
     }
 
     /// A tag for the clunk of `fid`, or a place in the queue of clunks waiting for one.

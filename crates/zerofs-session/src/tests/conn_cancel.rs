@@ -15,7 +15,7 @@ use crate::conn::{Conn, Delivery, InFlight};
 use crate::effects::{BindHow, Effect};
 use crate::request::Ticket;
 
-struct Peer {
+pub(super) struct Peer {
     io: DuplexStream,
     buf: BytesMut,
 }
@@ -23,7 +23,7 @@ struct Peer {
 impl Peer {
     /// The next frame the client wrote (a panic after a minute of simulated time, which a
     /// paused clock reaches at once when nothing else can run: a missing frame fails fast).
-    async fn recv(&mut self) -> Frame {
+    pub(super) async fn recv(&mut self) -> Frame {
         let mut framer = FrameDecoder::new(1 << 20);
         let next = async {
             loop {
@@ -38,7 +38,7 @@ impl Peer {
             .expect("the client sent a frame")
     }
 
-    async fn send(&mut self, tag: u16, m: Message) {
+    pub(super) async fn send(&mut self, tag: u16, m: Message) {
         let mut out = Vec::new();
         Frame::new(tag, m).encode(Dialect::Plain, &mut out).unwrap();
         self.io.write_all(&out).await.unwrap();
@@ -46,7 +46,7 @@ impl Peer {
 }
 
 /// A negotiated plain connection on `core` and the scripted peer at its other end.
-fn pair(core: &Arc<Core>) -> (Arc<Conn>, Peer) {
+pub(super) fn pair(core: &Arc<Core>) -> (Arc<Conn>, Peer) {
     let (client, server) = tokio::io::duplex(1 << 20);
     let (rd, wr) = tokio::io::split(client);
     let conn = Conn::start(core.clone(), 1, Box::new(rd), Box::new(wr), 8192);
@@ -67,7 +67,7 @@ fn in_flight(core: &Core) -> u64 {
     core.counters.snapshot().in_flight
 }
 
-fn getattr_of(fid: u32) -> Message {
+pub(super) fn getattr_of(fid: u32) -> Message {
     Message::Tgetattr(Tgetattr {
         fid,
         request_mask: getattr::BASIC,
@@ -75,7 +75,7 @@ fn getattr_of(fid: u32) -> Message {
 }
 
 /// A session's root fid (live, attached) in `core`'s table.
-fn root(core: &Core) -> u32 {
+pub(super) fn root(core: &Core) -> u32 {
     attach(&mut core.fids()).0
 }
 

@@ -55,7 +55,7 @@ fn never() -> Instant {
 
 /// Registers a written `Tread` (flushable) and returns (tag, id).
 fn read(st: &mut ConnState<Fake>, now: Instant) -> (u16, u64) {
-    let tag = st.tag(None).unwrap();
+    let tag = st.tag(MessageType::Tread, None).unwrap();
     let id = st.insert(tag, MessageType::Tread, written(), 0, None, || now);
     (tag, id)
 }
@@ -79,30 +79,34 @@ fn a_tag_is_free_again_once_its_reply_is_taken_and_never_twice_pending() {
     let mut st = off();
     let now = Instant::now();
     let (tag, _) = read(&mut st, now);
-    assert_eq!(st.tag(Some(tag)), Err(Refused::Busy), "pending");
+    assert_eq!(
+        st.tag(MessageType::Tread, Some(tag)),
+        Err(Refused::Busy),
+        "pending"
+    );
     let (slot, clunks) = st.take(tag).unwrap();
     assert_eq!(slot.request, MessageType::Tread);
     assert!(clunks.is_empty());
     assert!(st.take(tag).is_none(), "answered once");
-    assert_eq!(st.tag(Some(tag)), Ok(tag), "free again");
+    assert_eq!(st.tag(MessageType::Tread, Some(tag)), Ok(tag), "free again");
 }
 
 #[test]
 fn no_clock_is_read_without_timers_and_once_per_busy_period_with_stall_detection() {
     let mut st = off();
     for _ in 0..3 {
-        let tag = st.tag(None).unwrap();
+        let tag = st.tag(MessageType::Tread, None).unwrap();
         st.insert(tag, MessageType::Tgetattr, written(), 0, None, never);
     }
     let mut st = ConnState::<Fake>::new(config(Some(8), None));
     let t0 = Instant::now();
     let (first, _) = read(&mut st, t0);
-    let tag = st.tag(None).unwrap();
+    let tag = st.tag(MessageType::Tread, None).unwrap();
     st.insert(tag, MessageType::Tread, written(), 0, None, never);
     st.take(first);
     st.take(tag);
     let mut asked = false;
-    let tag = st.tag(None).unwrap();
+    let tag = st.tag(MessageType::Tread, None).unwrap();
     st.insert(tag, MessageType::Tread, written(), 0, None, || {
         asked = true;
         t0
@@ -120,13 +124,17 @@ fn a_flushed_tag_stays_reserved_until_the_flush_is_answered_even_if_the_reply_co
     // The request's own reply overtakes the Rflush: the tag is not reused yet.
     st.take(tag).unwrap();
     assert_eq!(
-        st.tag(Some(tag)),
+        st.tag(MessageType::Tread, Some(tag)),
         Err(Refused::Busy),
         "reserved (PROTOCOL §5.3)"
     );
     let (f, _) = st.take(ftag).unwrap();
     assert_eq!(f.flushes.map(|(t, _)| t), Some(tag));
-    assert_eq!(st.tag(Some(tag)), Ok(tag), "settled by the flush's answer");
+    assert_eq!(
+        st.tag(MessageType::Tread, Some(tag)),
+        Ok(tag),
+        "settled by the flush's answer"
+    );
 }
 
 #[test]
@@ -144,23 +152,27 @@ fn rflush_retires_only_the_request_it_named() {
     let retired = st.flushed(old, old_id).expect("the named request");
     assert_eq!(retired.id, id);
     assert_eq!(st.len(), 0);
-    assert_eq!(st.tag(Some(tag)), Ok(tag), "its tag is free");
+    assert_eq!(
+        st.tag(MessageType::Tread, Some(tag)),
+        Ok(tag),
+        "its tag is free"
+    );
 }
 
 #[test]
 fn only_written_requests_that_change_no_fid_are_flushed_and_not_after_a_refusal() {
     let mut st = off();
     let now = Instant::now();
-    let queued = st.tag(None).unwrap();
+    let queued = st.tag(MessageType::Tread, None).unwrap();
     st.insert(queued, MessageType::Tread, Fake::default(), 0, None, || now);
-    let walk = st.tag(None).unwrap();
+    let walk = st.tag(MessageType::Tread, None).unwrap();
     let creates_fid = Fake {
         written: true,
         changes_fids: true,
         ..Fake::default()
     };
     st.insert(walk, MessageType::Twalk, creates_fid, 0, None, || now);
-    let clunk = st.tag(None).unwrap();
+    let clunk = st.tag(MessageType::Tread, None).unwrap();
     st.insert(clunk, MessageType::Tclunk, written(), 0, None, || now);
     for tag in [queued, walk, clunk] {
         assert!(st.flush_tag(tag, false).is_none(), "tag {tag}");
@@ -181,7 +193,7 @@ fn clunks_without_a_free_tag_wait_for_the_next_reply() {
     for _ in 0..Tags::CAPACITY {
         tags.push(read(&mut st, now).0);
     }
-    assert_eq!(st.tag(None), Err(Refused::Busy));
+    assert_eq!(st.tag(MessageType::Tread, None), Err(Refused::Busy));
     assert_eq!(st.clunk_tag(7, 1), ClunkTag::Deferred);
     assert_eq!(st.clunk_tag(8, 2), ClunkTag::Deferred);
     let (_, clunks) = st.take(tags[0]).unwrap();
@@ -213,7 +225,7 @@ fn a_killed_state_hands_back_every_slot_once_and_takes_nothing_more() {
         v
     });
     assert!(st.kill().is_none(), "once");
-    assert_eq!(st.tag(None), Err(Refused::Dead));
+    assert_eq!(st.tag(MessageType::Tread, None), Err(Refused::Dead));
     assert_eq!(st.clunk_tag(1, 1), ClunkTag::Dead);
     assert!(st.handle_timeout(now, None, true, false).is_none());
 }
@@ -253,7 +265,7 @@ fn late_requests_are_flushed_with_doubled_deadlines_and_unflushable_ones_kill() 
     let ftag = flush(&mut st, tag, h(120)).unwrap();
     st.take(ftag).unwrap();
     let retired = st.flushed(tag, id).unwrap();
-    let again = st.tag(None).unwrap();
+    let again = st.tag(MessageType::Tread, None).unwrap();
     let recoveries = retired.caller.recoveries;
     st.insert(
         again,
@@ -266,7 +278,7 @@ fn late_requests_are_flushed_with_doubled_deadlines_and_unflushable_ones_kill() 
     let t = st.handle_timeout(h(360), None, true, false).unwrap();
     assert_eq!((t.recovery, t.next), (Recovery::Fine, h(361)));
     // A late request that changes fids cannot be flushed: the connection is closed for it.
-    let walk = st.tag(None).unwrap();
+    let walk = st.tag(MessageType::Tread, None).unwrap();
     let creates_fid = Fake {
         written: true,
         changes_fids: true,

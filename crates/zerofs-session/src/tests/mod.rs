@@ -6,6 +6,7 @@ mod conn_state;
 mod effects;
 mod fid_machine;
 mod fid_table;
+mod refusals;
 mod replay;
 mod resend;
 mod ticket;
