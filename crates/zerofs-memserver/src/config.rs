@@ -134,6 +134,10 @@ pub struct Config {
     pub ledger_retention: Duration,
     /// Most op-ids the ledger remembers; the oldest are forgotten first.
     pub ledger_capacity: usize,
+    /// Serve `Tremove` as 9P2000.L defines it (diod does): remove the fid's file or empty
+    /// directory and clunk the fid, even when the removal fails. Off by default: every
+    /// ZeroFS answers `ENOSYS` and keeps the fid.
+    pub tremove: bool,
 }
 
 impl Config {
@@ -149,6 +153,7 @@ impl Config {
             root_gid: 0,
             ledger_retention: Duration::from_secs(150),
             ledger_capacity: 100_000,
+            tremove: false,
         }
     }
 
@@ -191,6 +196,12 @@ impl Config {
     pub fn ledger(mut self, retention: Duration, capacity: usize) -> Config {
         self.ledger_retention = retention;
         self.ledger_capacity = capacity;
+        self
+    }
+
+    /// Serves `Tremove` (see [`Config::tremove`](Config#structfield.tremove)).
+    pub fn serve_tremove(mut self, on: bool) -> Config {
+        self.tremove = on;
         self
     }
 

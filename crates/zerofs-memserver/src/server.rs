@@ -1,10 +1,11 @@
 //! Listeners and the handle tests hold: addresses, fault injection, counters, shutdown.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::net::{TcpListener, UnixListener};
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     /// Bumped to close every live connection.
     pub drops: watch::Sender<u64>,
     pub next_conn: AtomicU64,
+    /// The connections being served, by id (for [`ServerHandle::live_fids`]).
+    pub conns: Mutex<HashMap<u64, Weak<conn::Conn>>>,
 }
 
 /// The in-memory ZeroFS-compatible 9P server.
@@ -85,6 +88,7 @@ impl MemServer {
             faults: Faults::default(),
             drops: watch::channel(0).0,
             next_conn: AtomicU64::new(1),
+            conns: Mutex::default(),
             config,
         });
         let (listeners, tcp_addr) =

@@ -36,6 +36,8 @@ pub(crate) struct State {
 pub(crate) struct Cx<'a> {
     /// The server generation.
     pub generation: Generation,
+    /// Whether `Tremove` is served (else `ENOSYS`, as ZeroFS).
+    pub tremove: bool,
     /// The connection id (lock owner).
     pub conn: u64,
     /// The connection's session.
@@ -117,6 +119,7 @@ impl Reply {
 /// Executes one decoded request (not `Tversion`, not a gen 1+ `Tflush`) and returns its reply.
 pub(crate) fn execute(
     generation: Generation,
+    tremove: bool,
     conn: u64,
     sess: &Mutex<Session>,
     state: &Mutex<State>,
@@ -126,6 +129,7 @@ pub(crate) fn execute(
     let mut st = lock(state);
     let mut cx = Cx {
         generation,
+        tremove,
         conn,
         sess: &mut sess,
         st: &mut st,
@@ -228,6 +232,7 @@ fn run(cx: &mut Cx<'_>, msg: &Message) -> FsResult<Message> {
         M::Trebind(m) => walk::rebind(cx, m),
         M::TrebindZ(m) => walk::rebind_z(cx, m),
         M::Tclunk(m) => Ok(walk::clunk(cx, m.fid)),
+        M::Tremove(m) if cx.tremove => nodes::remove(cx, m.fid).map(|()| M::Rremove),
         M::Tlopen(m) => files::lopen(cx, m),
         M::Tlopenat(m) => files::lopenat(cx, m),
         M::Tlopenatread(m) => files::lopenatread(cx, m).map(Reply::into_message),
@@ -282,8 +287,8 @@ fn run(cx: &mut Cx<'_>, msg: &Message) -> FsResult<Message> {
         M::Txattrwalk(_) => Err(Errno::EOPNOTSUPP),
         // Only 0.19.1's Tflush reaches here (the others are handled by the connection).
         M::Tflush(_) => Err(Errno::EOPNOTSUPP),
-        // Tauth, Tremove, Txattrcreate, Tversion (handled elsewhere) and every R-message sent
-        // as a request are not in ZeroFS's table.
+        // Tauth, Tremove (unless configured), Txattrcreate, Tversion (handled elsewhere) and
+        // every R-message sent as a request are not in ZeroFS's table.
         _ => Err(Errno::ENOSYS),
     }
 }
