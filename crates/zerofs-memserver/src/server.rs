@@ -57,7 +57,9 @@ pub(crate) struct Shared {
 pub struct MemServer;
 
 impl MemServer {
-    /// Binds the configured listeners and starts serving (on the current tokio runtime).
+    /// Binds the configured listeners and starts serving (on the current tokio runtime). With
+    /// no listener configured the server is reachable only through
+    /// [`ServerHandle::connect_in_memory`].
     pub async fn start(config: Config) -> io::Result<ServerHandle> {
         let profile = config.generation.profile();
         let state = State {
@@ -65,6 +67,7 @@ impl MemServer {
             ledger: Ledger::new(config.ledger_retention, config.ledger_capacity),
             lineage: fresh_lineage(0),
             writer_epoch: 0,
+            xattrs: HashMap::new(),
         };
         MemServer::start_node(config, Arc::new(Mutex::new(state)), true).await
     }
@@ -75,12 +78,6 @@ impl MemServer {
         state: Arc<Mutex<State>>,
         leader: bool,
     ) -> io::Result<ServerHandle> {
-        if config.tcp.is_none() && config.unix.is_none() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "no listener configured (tcp and unix are both None)",
-            ));
-        }
         let shared = Arc::new(Shared {
             state,
             leader: AtomicBool::new(leader),

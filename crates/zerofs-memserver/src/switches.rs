@@ -4,6 +4,8 @@
 
 use std::io;
 
+use bytes::Bytes;
+
 use crate::conn;
 use crate::faults::{Recorded, ReplyLoss, lock};
 use crate::fs::{Creds, Errno, FsResult, ROOT, SetAttr};
@@ -196,6 +198,33 @@ impl ServerHandle {
         };
         st.fs.write(&creds, ino, 0, data).map_err(io_error)?;
         Ok(ino)
+    }
+
+    /// Sets extended attribute `name` of `path` to `value`, as
+    /// [`Config::serve_xattrs`](crate::Config::serve_xattrs) serves them. Needs no client.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use zerofs_memserver::{Config, Generation, MemServer};
+    ///
+    /// let server = MemServer::start(Config::new(Generation::Plain).serve_xattrs(true)).await?;
+    /// server.write_file("f", b"")?;
+    /// server.set_xattr("f", b"user.a", b"value")?;
+    /// # server.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_xattr(&self, path: &str, name: &[u8], value: &[u8]) -> io::Result<()> {
+        let creds = self.owner();
+        let (dir, last) = self.parent_of(path).map_err(io_error)?;
+        let mut st = lock(&self.inner.shared.state);
+        let ino = st.fs.lookup(&creds, dir, last).map_err(io_error)?;
+        st.xattrs
+            .entry(ino)
+            .or_default()
+            .insert(Bytes::copy_from_slice(name), Bytes::copy_from_slice(value));
+        Ok(())
     }
 
     /// Removes the file or empty directory `path`. Needs no client.

@@ -275,7 +275,7 @@ impl Conn {
         let run = || {
             dispatch::execute(
                 generation,
-                self.shared.config.tremove,
+                (self.shared.config.tremove, self.shared.config.xattrs),
                 self.id,
                 &self.session,
                 &self.shared.state,

@@ -6,7 +6,10 @@ mod files;
 mod nodes;
 mod walk;
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+
+use bytes::Bytes;
 use std::time::Instant;
 
 use zerofs_9p_proto::consts::{envelope, errno};
@@ -30,6 +33,8 @@ pub(crate) struct State {
     pub lineage: u64,
     /// The HA writer epoch (`Rgetlineage`; 0 standalone, bumped by each fail-over).
     pub writer_epoch: u64,
+    /// Extended attributes by inode (served only when configured).
+    pub xattrs: HashMap<u64, BTreeMap<Bytes, Bytes>>,
 }
 
 /// What a request executes against.
@@ -38,6 +43,8 @@ pub(crate) struct Cx<'a> {
     pub generation: Generation,
     /// Whether `Tremove` is served (else `ENOSYS`, as ZeroFS).
     pub tremove: bool,
+    /// Whether `Txattrwalk` is served (else `EOPNOTSUPP`, as ZeroFS).
+    pub xattrs: bool,
     /// The connection id (lock owner).
     pub conn: u64,
     /// The connection's session.
@@ -119,7 +126,7 @@ impl Reply {
 /// Executes one decoded request (not `Tversion`, not a gen 1+ `Tflush`) and returns its reply.
 pub(crate) fn execute(
     generation: Generation,
-    tremove: bool,
+    (tremove, xattrs): (bool, bool),
     conn: u64,
     sess: &Mutex<Session>,
     state: &Mutex<State>,
@@ -130,6 +137,7 @@ pub(crate) fn execute(
     let mut cx = Cx {
         generation,
         tremove,
+        xattrs,
         conn,
         sess: &mut sess,
         st: &mut st,
@@ -214,6 +222,7 @@ fn replay_binding(cx: &mut Cx<'_>, msg: &Message, rec: &Record) {
                     creds: d.creds,
                     parent: Some((d.ino, m.name.clone())),
                     open: Some(bind.flags),
+                    xattr: None,
                 };
                 cx.sess.fids.insert(m.newfid, fid);
             }
@@ -283,7 +292,9 @@ fn run(cx: &mut Cx<'_>, msg: &Message) -> FsResult<Message> {
         M::Tunlinkat(m) => nodes::unlinkat(cx, m).map(|()| M::Runlinkat),
         M::Treadlink(m) => nodes::readlink(cx, m),
         M::Tstatfs(m) => cx.fid(m.fid).map(|_| M::Rstatfs(cx.st.fs.statfs())),
-        // ZeroFS has no xattrs: Txattrwalk is parsed and refused, Txattrcreate is unknown.
+        // ZeroFS has no xattrs: Txattrwalk is parsed and refused (unless configured),
+        // Txattrcreate is unknown.
+        M::Txattrwalk(m) if cx.xattrs => files::xattrwalk(cx, m),
         M::Txattrwalk(_) => Err(Errno::EOPNOTSUPP),
         // Only 0.19.1's Tflush reaches here (the others are handled by the connection).
         M::Tflush(_) => Err(Errno::EOPNOTSUPP),
