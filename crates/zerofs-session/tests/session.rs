@@ -19,7 +19,8 @@ fn getattr_root(s: &Session) -> Message {
 #[tokio::test]
 async fn negotiates_the_best_dialect_of_every_generation() {
     let as_is = |_: &ServerHandle| {};
-    let cases: [(Generation, &dyn Fn(&ServerHandle), Dialect); 5] = [
+    type Prepare<'a> = &'a dyn Fn(&ServerHandle);
+    let cases: [(Generation, Prepare<'_>, Dialect); 5] = [
         (Generation::Plain, &as_is, Dialect::Plain),
         (Generation::Gen1, &as_is, Dialect::Zerofs),
         (Generation::Gen2, &as_is, Dialect::Zerofs2),
