@@ -134,6 +134,14 @@ pub struct Config {
     pub ledger_retention: Duration,
     /// Most op-ids the ledger remembers; the oldest are forgotten first.
     pub ledger_capacity: usize,
+    /// Serve `Tremove` as 9P2000.L defines it (diod does): remove the fid's file or empty
+    /// directory and clunk the fid, even when the removal fails. Off by default: every
+    /// ZeroFS answers `ENOSYS` and keeps the fid.
+    pub tremove: bool,
+    /// Serve `Txattrwalk` (diod does): the attributes are those set with
+    /// [`ServerHandle::set_xattr`](crate::ServerHandle::set_xattr), read through the new fid.
+    /// Off by default: every ZeroFS answers `EOPNOTSUPP`.
+    pub xattrs: bool,
 }
 
 impl Config {
@@ -149,6 +157,8 @@ impl Config {
             root_gid: 0,
             ledger_retention: Duration::from_secs(150),
             ledger_capacity: 100_000,
+            tremove: false,
+            xattrs: false,
         }
     }
 
@@ -162,6 +172,13 @@ impl Config {
     pub fn unix(mut self, path: Option<PathBuf>) -> Config {
         self.unix = path;
         self
+    }
+
+    /// Listens nowhere: the server is reachable only through
+    /// [`ServerHandle::connect_in_memory`](crate::ServerHandle::connect_in_memory) (no socket,
+    /// no port taken).
+    pub fn in_memory(self) -> Config {
+        self.tcp(None).unix(None)
     }
 
     /// Listens on a fresh unix socket path in the system temp directory, removed again by
@@ -191,6 +208,18 @@ impl Config {
     pub fn ledger(mut self, retention: Duration, capacity: usize) -> Config {
         self.ledger_retention = retention;
         self.ledger_capacity = capacity;
+        self
+    }
+
+    /// Serves `Tremove` (see [`Config::tremove`](Config#structfield.tremove)).
+    pub fn serve_tremove(mut self, on: bool) -> Config {
+        self.tremove = on;
+        self
+    }
+
+    /// Serves `Txattrwalk` (see [`Config::xattrs`](Config#structfield.xattrs)).
+    pub fn serve_xattrs(mut self, on: bool) -> Config {
+        self.xattrs = on;
         self
     }
 

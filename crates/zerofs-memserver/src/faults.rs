@@ -1,8 +1,9 @@
-//! Fault injection: lost replies and delayed replies.
+//! Fault injection: lost, refused, withheld and delayed replies, a runtime msize cap, and the
+//! request log.
 
 use core::fmt;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -65,6 +66,17 @@ impl ReplyLoss {
     }
 }
 
+/// A request the server received, as [`ServerHandle::recorded`](crate::ServerHandle::recorded)
+/// returns it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Recorded {
+    /// The connection it came on (numbered from 1 in accept order, for the server's lifetime).
+    pub connection: u64,
+    /// The decoded request, envelope included.
+    pub frame: Frame,
+}
+
 /// Fault state shared by every connection. Each kind has an `armed` flag, kept under its lock,
 /// so requests skip the lock while no fault of that kind is set (the usual case).
 #[derive(Debug, Default)]
@@ -72,22 +84,31 @@ pub(crate) struct Faults {
     losses: Rules,
     /// Rules whose matching request is applied and then answered `ESHUTDOWN`.
     shutdowns: Rules,
+    /// Rules whose matching request is answered with the rule's errno, not applied.
+    refusals: Rules,
+    /// Requests are read and dropped: neither applied nor answered.
+    silent: AtomicBool,
+    /// The msize cap for later `Tversion`s (0: the configured one).
+    max_msize: AtomicU32,
     delays: Mutex<Delays>,
     delays_armed: AtomicBool,
+    log: Mutex<Vec<Recorded>>,
+    recording: AtomicBool,
 }
 
 #[derive(Debug, Default)]
 struct Rules {
-    list: Mutex<Vec<ReplyLoss>>,
+    /// Each rule with its errno (unused by losses and shutdowns).
+    list: Mutex<Vec<(ReplyLoss, u32)>>,
     /// Whether `list` is not empty.
     armed: AtomicBool,
 }
 
 impl Rules {
-    fn add(&self, rule: ReplyLoss) {
+    fn add(&self, rule: ReplyLoss, errno: u32) {
         if rule.remaining > 0 {
             let mut list = lock(&self.list);
-            list.push(rule);
+            list.push((rule, errno));
             self.armed.store(true, Ordering::Release);
         }
     }
@@ -98,21 +119,20 @@ impl Rules {
         self.armed.store(false, Ordering::Release);
     }
 
-    /// Uses up one match of the first rule that `frame` matches.
-    fn take(&self, frame: &Frame) -> bool {
+    /// Uses up one match of the first rule that `frame` matches; that rule's errno.
+    fn take(&self, frame: &Frame) -> Option<u32> {
         if !self.armed.load(Ordering::Acquire) {
-            return false;
+            return None;
         }
         let mut rules = lock(&self.list);
-        let Some(i) = rules.iter().position(|r| (r.predicate)(frame)) else {
-            return false;
-        };
-        rules[i].remaining -= 1;
-        if rules[i].remaining == 0 {
+        let i = rules.iter().position(|(r, _)| (r.predicate)(frame))?;
+        let errno = rules[i].1;
+        rules[i].0.remaining -= 1;
+        if rules[i].0.remaining == 0 {
             rules.remove(i);
             self.armed.store(!rules.is_empty(), Ordering::Release);
         }
-        true
+        Some(errno)
     }
 }
 
@@ -124,7 +144,7 @@ struct Delays {
 
 impl Faults {
     pub(crate) fn add_loss(&self, rule: ReplyLoss) {
-        self.losses.add(rule);
+        self.losses.add(rule, 0);
     }
 
     pub(crate) fn clear_losses(&self) {
@@ -133,16 +153,73 @@ impl Faults {
 
     /// Whether the reply to `frame` is to be lost (using up one match).
     pub(crate) fn take_loss(&self, frame: &Frame) -> bool {
-        self.losses.take(frame)
+        self.losses.take(frame).is_some()
     }
 
     pub(crate) fn add_shutdown(&self, rule: ReplyLoss) {
-        self.shutdowns.add(rule);
+        self.shutdowns.add(rule, 0);
     }
 
     /// Whether the reply to `frame` is to be replaced by `ESHUTDOWN` (using up one match).
     pub(crate) fn take_shutdown(&self, frame: &Frame) -> bool {
-        self.shutdowns.take(frame)
+        self.shutdowns.take(frame).is_some()
+    }
+
+    pub(crate) fn add_refusal(&self, rule: ReplyLoss, errno: u32) {
+        self.refusals.add(rule, errno);
+    }
+
+    pub(crate) fn clear_refusals(&self) {
+        self.refusals.clear();
+    }
+
+    /// The errno `frame` is to be refused with instead of being applied (using up one match).
+    pub(crate) fn take_refusal(&self, frame: &Frame) -> Option<u32> {
+        self.refusals.take(frame)
+    }
+
+    pub(crate) fn set_silent(&self, silent: bool) {
+        self.silent.store(silent, Ordering::Release);
+    }
+
+    /// Whether requests are to be dropped unanswered.
+    pub(crate) fn silent(&self) -> bool {
+        self.silent.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_max_msize(&self, max: Option<u32>) {
+        self.max_msize.store(max.unwrap_or(0), Ordering::Release);
+    }
+
+    /// The msize cap set at run time, if any.
+    pub(crate) fn max_msize(&self) -> Option<u32> {
+        match self.max_msize.load(Ordering::Acquire) {
+            0 => None,
+            m => Some(m),
+        }
+    }
+
+    pub(crate) fn set_recording(&self, on: bool) {
+        let _log = lock(&self.log);
+        self.recording.store(on, Ordering::Release);
+    }
+
+    /// Logs `frame` if recording.
+    pub(crate) fn record(&self, connection: u64, frame: &Frame) {
+        if self.recording.load(Ordering::Acquire) {
+            lock(&self.log).push(Recorded {
+                connection,
+                frame: frame.clone(),
+            });
+        }
+    }
+
+    pub(crate) fn recorded(&self) -> Vec<Recorded> {
+        lock(&self.log).clone()
+    }
+
+    pub(crate) fn clear_recorded(&self) {
+        lock(&self.log).clear();
     }
 
     pub(crate) fn set_delay(&self, ty: Option<MessageType>, delay: Option<Duration>) {

@@ -40,12 +40,13 @@ mod ledger;
 mod negotiate;
 mod payload;
 mod server;
+mod switches;
 
 pub use zerofs_9p_proto;
 
 pub use crate::config::{Config, Generation, ParseGenerationError};
 pub use crate::counters::Counters;
-pub use crate::faults::ReplyLoss;
+pub use crate::faults::{Recorded, ReplyLoss};
 pub use crate::server::{MemServer, ServerHandle};
 
 /// The `iounit` 0.19.1 puts in Rlopen/Rlcreate (1.2+ servers send 0).

@@ -49,6 +49,27 @@ pub(crate) fn negotiate(
     }
 }
 
+impl Generation {
+    /// The dialect a server of this generation grants a `Tversion` proposing `version`;
+    /// `None` when it answers `"unknown"` (or refuses a version that is not UTF-8). What the
+    /// memserver answers, for scripted peers that must negotiate like it.
+    ///
+    /// ```
+    /// use zerofs_9p_proto::Dialect;
+    /// use zerofs_memserver::Generation;
+    ///
+    /// assert_eq!(Generation::Gen2.grants(b"9P2000.L.zerofs2"), Some(Dialect::Zerofs2));
+    /// assert_eq!(Generation::Gen1.grants(b"9P2000.L.zerofs2"), Some(Dialect::Zerofs));
+    /// assert_eq!(Generation::Z.grants(b"9P2000.L.zerofs2"), None);
+    /// ```
+    pub fn grants(self, version: &[u8]) -> Option<Dialect> {
+        match negotiate(self, 0, version, 0) {
+            Ok(Negotiated::Accepted { dialect, .. }) => Some(dialect),
+            Ok(Negotiated::Unknown { .. }) | Err(_) => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

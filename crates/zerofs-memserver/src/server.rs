@@ -1,10 +1,11 @@
 //! Listeners and the handle tests hold: addresses, fault injection, counters, shutdown.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::net::{TcpListener, UnixListener};
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     /// Bumped to close every live connection.
     pub drops: watch::Sender<u64>,
     pub next_conn: AtomicU64,
+    /// The connections being served, by id (for [`ServerHandle::live_fids`]).
+    pub conns: Mutex<HashMap<u64, Weak<conn::Conn>>>,
 }
 
 /// The in-memory ZeroFS-compatible 9P server.
@@ -54,7 +57,9 @@ pub(crate) struct Shared {
 pub struct MemServer;
 
 impl MemServer {
-    /// Binds the configured listeners and starts serving (on the current tokio runtime).
+    /// Binds the configured listeners and starts serving (on the current tokio runtime). With
+    /// no listener configured the server is reachable only through
+    /// [`ServerHandle::connect_in_memory`].
     pub async fn start(config: Config) -> io::Result<ServerHandle> {
         let profile = config.generation.profile();
         let state = State {
@@ -62,6 +67,7 @@ impl MemServer {
             ledger: Ledger::new(config.ledger_retention, config.ledger_capacity),
             lineage: fresh_lineage(0),
             writer_epoch: 0,
+            xattrs: HashMap::new(),
         };
         MemServer::start_node(config, Arc::new(Mutex::new(state)), true).await
     }
@@ -72,12 +78,6 @@ impl MemServer {
         state: Arc<Mutex<State>>,
         leader: bool,
     ) -> io::Result<ServerHandle> {
-        if config.tcp.is_none() && config.unix.is_none() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "no listener configured (tcp and unix are both None)",
-            ));
-        }
         let shared = Arc::new(Shared {
             state,
             leader: AtomicBool::new(leader),
@@ -85,6 +85,7 @@ impl MemServer {
             faults: Faults::default(),
             drops: watch::channel(0).0,
             next_conn: AtomicU64::new(1),
+            conns: Mutex::default(),
             config,
         });
         let (listeners, tcp_addr) =

@@ -1,5 +1,6 @@
-//! More tests over the scripted responder: the remaining typed operations, msize shrinking
-//! across a reconnect, refused re-attaches, counters and tracing spans, and lifecycle races.
+//! More tests over a memserver [`Pair`] (and a scripted peer): the remaining typed
+//! operations, msize shrinking across a reconnect, refused re-attaches, counters and tracing
+//! spans, and lifecycle races.
 
 mod support;
 
@@ -9,18 +10,20 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use support::*;
+use zerofs_memserver::{Generation, ReplyLoss};
 use zerofs_session::proto::consts::{errno, open};
 use zerofs_session::proto::*;
 use zerofs_session::{Options, Session, SessionError};
 
-fn expected(range: std::ops::Range<u64>) -> Vec<u8> {
-    range.map(pattern).collect()
+/// Every request of type `ty`, as long as the rule lasts.
+fn every(ty: MessageType) -> ReplyLoss {
+    ReplyLoss::next_n(ty, u32::MAX)
 }
 
 #[tokio::test(start_paused = true)]
 async fn lcreateattr_creates_an_open_fid_that_survives_replay() {
-    let (conn, state) = AutoServer::start(Generation::Gen2);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { server, session: s } = Pair::start(Generation::Gen2).await;
+    server.create_dir_all("d1").unwrap();
     let base = s.outstanding_fids();
     let (dir, _) = s.walk(s.root(), &names(&["d1"])).await.unwrap();
     let (file, r) = s
@@ -40,7 +43,7 @@ async fn lcreateattr_creates_an_open_fid_that_survives_replay() {
         "the fid records the new file's qid"
     );
     assert_ne!(file.id(), dir.id(), "dfid is left unchanged");
-    assert_eq!(state.live_fids(), 3);
+    assert_eq!(server.live_fids(), 3);
     assert_eq!(
         s.write(&file, 0, Bytes::from_static(b"hello"))
             .await
@@ -54,16 +57,28 @@ async fn lcreateattr_creates_an_open_fid_that_survives_replay() {
             .unwrap(),
         5
     );
-    assert_eq!(state.seen("Trebind"), 2, "dir and file rebound by inode");
-    assert_eq!(state.seen("Tlopen"), 1, "reopened once, after the rebind");
+    assert_eq!(
+        server.seen(MessageType::Trebind),
+        2,
+        "dir and file rebound by inode"
+    );
+    assert_eq!(
+        server.seen(MessageType::Tlopen),
+        1,
+        "reopened once, after the rebind"
+    );
+    assert_eq!(&s.read(&file, 0, 100).await.unwrap()[..], b"helloagain");
     drop((file, dir));
-    assert!(settled(|| s.outstanding_fids() == base && state.live_fids() == 1).await);
+    assert!(settled(|| s.outstanding_fids() == base && server.live_fids() == 1).await);
 }
 
 #[tokio::test(start_paused = true)]
 async fn xattrwalk_fids_are_recorded_released_and_never_replayed() {
-    let (conn, state) = AutoServer::start(Generation::Gen2);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { server, session: s } = Pair::start(Generation::Gen2).await;
+    seed_file(&server, "f");
+    server
+        .set_xattr("f", b"user.a", b"sixteen bytes...")
+        .unwrap();
     let base = s.outstanding_fids();
     let (file, _) = s.walk(s.root(), &names(&["f"])).await.unwrap();
     let (x, size) = s
@@ -71,12 +86,21 @@ async fn xattrwalk_fids_are_recorded_released_and_never_replayed() {
         .await
         .unwrap();
     assert_eq!(size, 16);
-    assert_eq!(state.live_fids(), 3);
-    let clunks = state.seen("Tclunk");
+    assert_eq!(server.live_fids(), 3);
+    let value = s.call(Message::Tread(Tread {
+        fid: x.id(),
+        offset: 0,
+        count: 100,
+    }));
+    assert!(
+        matches!(value.await.unwrap(), Message::Rread(r) if &r.data[..] == b"sixteen bytes...")
+    );
+    let clunks = server.seen(MessageType::Tclunk);
     drop(x);
-    assert!(settled(|| state.seen("Tclunk") == clunks + 1 && state.live_fids() == 2).await);
+    assert!(
+        settled(|| server.seen(MessageType::Tclunk) == clunks + 1 && server.live_fids() == 2).await
+    );
 
-    state.missing.lock().unwrap().insert(b"user.none".to_vec());
     let e = s
         .xattrwalk(&file, Bytes::from_static(b"user.none"))
         .await
@@ -106,69 +130,78 @@ async fn xattrwalk_fids_are_recorded_released_and_never_replayed() {
         "{e}"
     );
     drop((x, file));
-    assert!(settled(|| s.outstanding_fids() == base && state.live_fids() == 1).await);
+    assert!(settled(|| s.outstanding_fids() == base && server.live_fids() == 1).await);
 }
 
 #[tokio::test(start_paused = true)]
 async fn remove_releases_the_fid_on_success_and_clunks_it_on_failure() {
-    let (conn, state) = AutoServer::start(Generation::Old);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { server, session: s } = Pair::start(Generation::Plain).await;
+    seed_file(&server, "gone");
+    seed_file(&server, "kept");
     let base = s.outstanding_fids();
     let (f, _) = s.walk(s.root(), &names(&["gone"])).await.unwrap();
     s.remove(f).await.unwrap();
-    assert_eq!(state.seen("Tremove"), 1);
+    assert_eq!(server.seen(MessageType::Tremove), 1);
+    assert!(
+        s.walk(s.root(), &names(&["gone"])).await.is_err(),
+        "removed"
+    );
     assert!(settled(|| s.outstanding_fids() == base).await);
-    assert_eq!(state.seen("Tclunk"), 0, "a removed fid needs no clunk");
-    assert_eq!(state.live_fids(), 1);
+    assert_eq!(
+        server.seen(MessageType::Tclunk),
+        0,
+        "a removed fid needs no clunk"
+    );
+    assert_eq!(server.live_fids(), 1);
 
     // ZeroFS answers ENOSYS and keeps the fid: it must be clunked.
-    state.remove_enosys.store(true, Ordering::SeqCst);
+    server.refuse(every(MessageType::Tremove), errno::ENOSYS);
     let (g, _) = s.walk(s.root(), &names(&["kept"])).await.unwrap();
     let e = s.remove(g).await.unwrap_err();
     assert!(matches!(e, SessionError::Server(errno::ENOSYS)), "{e}");
-    assert!(settled(|| s.outstanding_fids() == base && state.live_fids() == 1).await);
-    assert_eq!(state.seen("Tclunk"), 1);
+    assert!(settled(|| s.outstanding_fids() == base && server.live_fids() == 1).await);
+    assert_eq!(server.seen(MessageType::Tclunk), 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn chunks_follow_an_msize_that_shrinks_across_a_reconnect() {
-    let (conn, state) = AutoServer::start(Generation::Gen2);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { server, session: s } = Pair::start(Generation::Gen2).await;
+    seed_file(&server, "f");
     let (f, _) = s.walk(s.root(), &names(&["f"])).await.unwrap();
     s.lopen(&f, open::RDWR).await.unwrap();
     assert_eq!(s.read(&f, 0, 200_000).await.unwrap(), expected(0..200_000));
-    assert_eq!(state.largest_io.load(Ordering::SeqCst), 65536 - 24);
+    assert_eq!(server.largest_io(), 65536 - 24);
 
     // Requests cut for 64 KiB are in flight (unanswered) when the server comes back smaller.
     let (g, _) = s.walk(s.root(), &names(&["f"])).await.unwrap();
     s.lopen(&g, open::RDONLY).await.unwrap();
-    state.silent.store(true, Ordering::SeqCst);
+    server.set_silent(true);
     let reader = {
         let s = s.clone();
         tokio::spawn(async move { s.read(&g, 1000, 250_000).await })
     };
     assert!(settled(|| s.stats().in_flight >= 3).await);
-    state.max_msize.store(8192, Ordering::SeqCst);
-    state.largest_io.store(0, Ordering::SeqCst);
-    state.silent.store(false, Ordering::SeqCst);
+    server.set_max_msize(Some(8192));
+    server.clear_recorded();
+    server.set_silent(false);
     s.force_reconnect();
     let data = within(reader).await.unwrap().unwrap();
     assert_eq!(data, expected(1000..251_000));
     assert_eq!(s.msize(), 8192);
     assert!(
-        state.largest_io.load(Ordering::SeqCst) <= 8192 - 24,
+        server.largest_io() <= 8192 - 24,
         "resent reads were re-cut: {}",
-        state.largest_io.load(Ordering::SeqCst)
+        server.largest_io()
     );
     assert_eq!(s.stats().protocol_violations, 0);
 
     let payload = Bytes::from(vec![7u8; 100_000]);
     assert_eq!(s.write(&f, 0, payload).await.unwrap(), 100_000);
-    assert!(state.largest_io.load(Ordering::SeqCst) <= 8192 - 24);
+    assert!(server.largest_io() <= 8192 - 24);
     assert_eq!(s.write_chunk(&f), 8192 - 24);
 
     // A later reconnect to a server offering more does not grow it back.
-    state.max_msize.store(0, Ordering::SeqCst);
+    server.set_max_msize(None);
     s.force_reconnect();
     within(s.call(getattr_of(f.id()))).await.unwrap();
     assert_eq!(s.msize(), 8192, "msize may only shrink");
@@ -176,15 +209,18 @@ async fn chunks_follow_an_msize_that_shrinks_across_a_reconnect() {
 
 #[tokio::test]
 async fn a_refused_reattach_with_an_aname_fails_closed() {
-    let (conn, state) = AutoServer::start(Generation::Old);
     let o = Options {
         aname: "/export".into(),
         ..opts()
     };
-    let s = Session::connect_with(conn, o).await.unwrap();
+    // 0.19.1 ignores the aname.
+    let prepare = |server: &zerofs_memserver::ServerHandle| {
+        seed_file(server, "d1/f");
+    };
+    let Pair { server, session: s } = Pair::start_with(Generation::Plain, prepare, o).await;
     let (f, _) = s.walk(s.root(), &names(&["d1", "f"])).await.unwrap();
-    let walks = state.seen("Twalk");
-    state.refuse_attach.store(true, Ordering::SeqCst);
+    let walks = server.seen(MessageType::Twalk);
+    server.refuse(every(MessageType::Tattach), errno::EACCES);
     s.force_reconnect();
     let e = within(s.call(getattr_of(s.root().id()))).await.unwrap_err();
     assert!(
@@ -197,14 +233,19 @@ async fn a_refused_reattach_with_an_aname_fails_closed() {
     let e = s.walk(s.root(), &names(&["d1"])).await.unwrap_err();
     assert!(matches!(e, SessionError::Stale { .. }), "{e}");
     assert_eq!(e.errno(), errno::ESTALE);
-    let anames = state.anames.lock().unwrap().clone();
+    let anames: Vec<Bytes> = (server.recorded().into_iter())
+        .filter_map(|r| match r.frame.message {
+            Message::Tattach(a) => Some(a.aname),
+            _ => None,
+        })
+        .collect();
     assert_eq!(anames.len(), 2, "one attach per connection, no fallback");
     assert!(
-        anames.iter().all(|a| a == b"/export"),
+        anames.iter().all(|a| &a[..] == b"/export"),
         "never re-attached with another aname: {anames:?}"
     );
     assert_eq!(
-        state.seen("Twalk"),
+        server.seen(MessageType::Twalk),
         walks,
         "nothing walked on the refused export"
     );
@@ -213,8 +254,8 @@ async fn a_refused_reattach_with_an_aname_fails_closed() {
 
 #[tokio::test(start_paused = true)]
 async fn counters_count_bytes_requests_reconnects_and_in_flight() {
-    let (conn, state) = AutoServer::start(Generation::Gen2);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { server, session: s } = Pair::start(Generation::Gen2).await;
+    seed_file(&server, "f");
     let before = s.stats();
     assert!(
         before.bytes_sent > 0 && before.bytes_received > 0,
@@ -244,7 +285,7 @@ async fn counters_count_bytes_requests_reconnects_and_in_flight() {
     assert_eq!(again.reconnects, 1);
     assert_eq!(again.fids_replayed, 2, "root and f");
 
-    state.silent.store(true, Ordering::SeqCst);
+    server.set_silent(true);
     let pending = (0..5)
         .map(|_| {
             let s = s.clone();
@@ -253,7 +294,7 @@ async fn counters_count_bytes_requests_reconnects_and_in_flight() {
         })
         .collect::<Vec<_>>();
     assert!(settled(|| s.stats().in_flight == 5).await);
-    state.silent.store(false, Ordering::SeqCst);
+    server.set_silent(false);
     s.force_reconnect();
     for p in pending {
         within(p).await.unwrap().unwrap();
@@ -266,16 +307,11 @@ async fn counters_count_bytes_requests_reconnects_and_in_flight() {
 /// published, so a fast reply could lower it first) and never exceeds the cap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_flight_gauge_stays_within_bounds_under_load() {
-    let (conn, _state) = AutoServer::start(Generation::Gen2);
-    let s = Session::connect_with(
-        conn,
-        Options {
-            max_in_flight: 8,
-            ..opts()
-        },
-    )
-    .await
-    .unwrap();
+    let options = Options {
+        max_in_flight: 8,
+        ..opts()
+    };
+    let Pair { session: s, .. } = Pair::start_with(Generation::Gen2, |_| {}, options).await;
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // A plain thread samples as fast as it can, outside the runtime's scheduling.
     let sampler = {
@@ -315,8 +351,8 @@ async fn in_flight_gauge_stays_within_bounds_under_load() {
 /// had taken its snapshot, and the new server did not know it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fids_created_while_a_connection_dies_are_usable() {
-    let (conn, _state) = AutoServer::start(Generation::Old);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { server, session: s } = Pair::start(Generation::Plain).await;
+    seed_file(&server, "d1/f");
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let killer = {
         let s = s.clone();
@@ -389,8 +425,8 @@ async fn dropping_the_session_abandons_a_hanging_reconnect() {
 
 #[tokio::test]
 async fn bulk_io_bounds_are_caller_input_not_allocations_or_offsets() {
-    let (conn, state) = AutoServer::start(Generation::Gen2);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { server, session: s } = Pair::start(Generation::Gen2).await;
+    seed_file(&server, "f");
     let (f, _) = s.walk(s.root(), &names(&["f"])).await.unwrap();
     s.lopen(&f, open::RDWR).await.unwrap();
     // "Read everything": no up-front allocation of usize::MAX bytes.
@@ -399,18 +435,20 @@ async fn bulk_io_bounds_are_caller_input_not_allocations_or_offsets() {
     // Offsets near the end of the offset space never overflow.
     let tail = s.read(&f, u64::MAX - 10, 1 << 20).await.unwrap();
     assert!(tail.is_empty());
-    let n = s
+    // Only the addressable bytes are sent (a real file refuses them: too big).
+    let e = s
         .write(&f, u64::MAX - 5, Bytes::from(vec![1u8; 300_000]))
         .await
-        .unwrap();
-    assert_eq!(n, 5, "only the addressable bytes are written");
+        .unwrap_err();
+    assert!(matches!(e, SessionError::Server(errno::EFBIG)), "{e}");
+    assert_eq!(server.written(), 5, "only the addressable bytes");
     assert_eq!(
         s.write(&f, u64::MAX, Bytes::from_static(b"x"))
             .await
             .unwrap(),
         0
     );
-    assert_eq!(state.written.lock().unwrap().values().sum::<usize>(), 5);
+    assert_eq!(server.written(), 5, "nothing sent past the last offset");
 }
 
 /// Spans: one per request (with its type) and one per reconnect (attempt, cause, duration,
@@ -420,8 +458,8 @@ async fn tracing_spans_describe_requests_and_reconnects() {
     let capture = Capture::default();
     let spans = capture.spans.clone();
     let _guard = tracing::subscriber::set_default(capture);
-    let (conn, _state) = AutoServer::start(Generation::Gen2);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { server, session: s } = Pair::start(Generation::Gen2).await;
+    seed_file(&server, "f");
     let (f, _) = s.walk(s.root(), &names(&["f"])).await.unwrap();
     s.force_reconnect();
     within(s.call(getattr_of(f.id()))).await.unwrap();

@@ -1,12 +1,12 @@
-//! Deterministic tests over an in-memory scripted peer and an automatic responder.
+//! Deterministic tests over an in-memory scripted peer and a memserver [`Pair`].
 
 mod support;
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
 use support::*;
+use zerofs_memserver::{Generation, ReplyLoss, ServerHandle};
 use zerofs_session::proto::consts::{errno, open};
 use zerofs_session::proto::*;
 use zerofs_session::{Options, Session, SessionError};
@@ -18,22 +18,21 @@ fn getattr_root(s: &Session) -> Message {
 
 #[tokio::test]
 async fn negotiates_the_best_dialect_of_every_generation() {
-    let cases = [
-        (Generation::Old, Dialect::Plain),
-        (Generation::Gen1, Dialect::Zerofs),
-        (Generation::Gen2, Dialect::Zerofs2),
-        (Generation::Z, Dialect::Z),
-        (Generation::Diod, Dialect::Plain),
+    let as_is = |_: &ServerHandle| {};
+    type Prepare<'a> = &'a dyn Fn(&ServerHandle);
+    let cases: [(Generation, Prepare<'_>, Dialect); 5] = [
+        (Generation::Plain, &as_is, Dialect::Plain),
+        (Generation::Gen1, &as_is, Dialect::Zerofs),
+        (Generation::Gen2, &as_is, Dialect::Zerofs2),
+        (Generation::Z, &as_is, Dialect::Z),
+        (Generation::Z, &diod, Dialect::Plain),
     ];
-    for (g, want) in cases {
-        let (conn, state) = AutoServer::start(g);
-        let s = Session::connect_with(conn, opts())
-            .await
-            .unwrap_or_else(|e| panic!("{g:?}: {e}"));
+    for (g, prepare, want) in cases {
+        let Pair { server, session: s } = Pair::start_with(g, prepare, opts()).await;
         assert_eq!(s.dialect(), want, "{g:?}");
         assert_eq!(s.msize(), 65536);
         assert_eq!(s.lineage().is_some(), want == Dialect::Z);
-        assert_eq!(state.seen("Tattach"), 1);
+        assert_eq!(server.seen(MessageType::Tattach), 1);
         assert!(matches!(
             s.call(getattr_root(&s)).await.unwrap(),
             Message::Rgetattr(_)
@@ -203,10 +202,9 @@ async fn undersized_frame_tears_down_and_recovers() {
 
 #[tokio::test(start_paused = true)]
 async fn silent_peer_leaves_callers_pending_without_panics() {
-    let (conn, state) = AutoServer::start(Generation::Gen2);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { server, session: s } = Pair::start(Generation::Gen2).await;
     let base = s.outstanding_fids();
-    state.silent.store(true, Ordering::SeqCst);
+    server.set_silent(true);
     let r = tokio::time::timeout(Duration::from_millis(50), s.call(getattr_root(&s))).await;
     assert!(r.is_err(), "still pending");
     let w = tokio::time::timeout(Duration::from_millis(50), s.walk(s.root(), &names(&["a"]))).await;
@@ -215,7 +213,7 @@ async fn silent_peer_leaves_callers_pending_without_panics() {
     // Abandoned requests keep their tags; the getattr was flushed too (a Tflush in flight),
     // the walk creates a fid and is not.
     assert_eq!(s.stats().in_flight, 3, "abandoned requests keep their tags");
-    state.silent.store(false, Ordering::SeqCst);
+    server.set_silent(false);
     // Unblock: a reconnect resends nothing abandoned and releases the walk's fid.
     s.force_reconnect();
     assert!(settled(|| s.outstanding_fids() == base && s.stats().in_flight == 0).await);
@@ -227,8 +225,7 @@ async fn silent_peer_leaves_callers_pending_without_panics() {
 
 #[tokio::test]
 async fn raw_call_refuses_fid_creating_messages() {
-    let (conn, _state) = AutoServer::start(Generation::Old);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { session: s, .. } = Pair::start(Generation::Plain).await;
     let walk = Message::Twalk(Twalk {
         fid: 1,
         newfid: 2,
@@ -255,18 +252,19 @@ async fn raw_call_refuses_fid_creating_messages() {
 
 #[tokio::test(start_paused = true)]
 async fn dropped_fids_are_clunked_and_recycled() {
-    let (conn, state) = AutoServer::start(Generation::Gen2);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { server, session: s } = Pair::start(Generation::Gen2).await;
+    seed_file(&server, "d1/f");
+    seed_file(&server, "x");
     assert_eq!(s.outstanding_fids(), 1);
     let mut fids = Vec::new();
     for _ in 0..50 {
         fids.push(s.walk(s.root(), &names(&["d1", "f"])).await.unwrap().0);
     }
-    assert_eq!(state.live_fids(), 51);
+    assert_eq!(server.live_fids(), 51);
     let ids: Vec<u32> = fids.iter().map(|f| f.id()).collect();
     drop(fids);
-    assert!(settled(|| s.outstanding_fids() == 1 && state.live_fids() == 1).await);
-    assert_eq!(state.seen("Tclunk"), 50);
+    assert!(settled(|| s.outstanding_fids() == 1 && server.live_fids() == 1).await);
+    assert_eq!(server.seen(MessageType::Tclunk), 50);
     // Numbers are reused (LIFO).
     let again = s.walk(s.root(), &names(&["x"])).await.unwrap().0;
     assert!(ids.contains(&again.id()));
@@ -274,9 +272,8 @@ async fn dropped_fids_are_clunked_and_recycled() {
 
 #[tokio::test(start_paused = true)]
 async fn failed_walks_leave_no_fid_and_partial_walks_report_progress() {
-    let (conn, state) = AutoServer::start(Generation::Gen1);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
-    state.missing.lock().unwrap().insert(b"nope".to_vec());
+    let Pair { server, session: s } = Pair::start(Generation::Gen1).await;
+    server.create_dir_all("d1").unwrap();
     let e = s.walk(s.root(), &names(&["nope"])).await.unwrap_err();
     assert!(matches!(e, SessionError::Server(errno::ENOENT)), "{e}");
     let e = s.walk(s.root(), &names(&["d1", "nope"])).await.unwrap_err();
@@ -290,9 +287,9 @@ async fn failed_walks_leave_no_fid_and_partial_walks_report_progress() {
         ),
         "{e}"
     );
-    assert!(settled(|| s.outstanding_fids() == 1 && state.live_fids() == 1).await);
+    assert!(settled(|| s.outstanding_fids() == 1 && server.live_fids() == 1).await);
     assert_eq!(
-        state.seen("Tclunk"),
+        server.seen(MessageType::Tclunk),
         0,
         "gen1 servers create no fid on a failed walk"
     );
@@ -300,14 +297,14 @@ async fn failed_walks_leave_no_fid_and_partial_walks_report_progress() {
 
 #[tokio::test(start_paused = true)]
 async fn diod_partial_walk_newfid_is_clunked() {
-    let (conn, state) = AutoServer::start(Generation::Diod);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
-    state.missing.lock().unwrap().insert(b"nope".to_vec());
+    let Pair { server, session: s } = Pair::diod().await;
+    assert_eq!(s.dialect(), Dialect::Plain);
+    server.create_dir_all("d1").unwrap();
     let e = s.walk(s.root(), &names(&["d1", "nope"])).await.unwrap_err();
-    assert!(matches!(e, SessionError::PartialWalk { .. }));
+    assert!(matches!(e, SessionError::PartialWalk { .. }), "{e}");
     assert!(settled(|| s.outstanding_fids() == 1).await);
     assert_eq!(
-        state.seen("Tclunk"),
+        server.seen(MessageType::Tclunk),
         1,
         "plain servers may keep a partial walk's newfid"
     );
@@ -315,22 +312,23 @@ async fn diod_partial_walk_newfid_is_clunked() {
 
 #[tokio::test]
 async fn long_walks_are_chunked_by_sixteen() {
-    let (conn, state) = AutoServer::start(Generation::Gen2);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { server, session: s } = Pair::start(Generation::Gen2).await;
     let path: Vec<Bytes> = (0..40).map(|i| Bytes::from(format!("d{i}"))).collect();
+    let dirs: Vec<String> = (0..40).map(|i| format!("d{i}")).collect();
+    server.create_dir_all(&dirs.join("/")).unwrap();
     let (fid, qids) = s.walk(s.root(), &path).await.unwrap();
     assert_eq!(qids.len(), 40);
-    assert_eq!(state.seen("Twalk"), 3);
+    assert_eq!(server.seen(MessageType::Twalk), 3);
     let (_f2, stat) = s.walk_getattr(s.root(), &path).await.unwrap();
     assert_eq!(stat.qid, *qids.last().unwrap());
-    assert_eq!(state.seen("Twalkgetattr"), 1);
+    assert_eq!(server.seen(MessageType::Twalkgetattr), 1);
     drop(fid);
 }
 
 #[tokio::test(start_paused = true)]
 async fn cancellation_at_every_await_point_leaks_nothing() {
-    let (conn, state) = AutoServer::start(Generation::Gen2);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { server, session: s } = Pair::start(Generation::Gen2).await;
+    seed_file(&server, "d1/file");
     let base = s.outstanding_fids();
     for round in 0..120u32 {
         let polls = round % 12;
@@ -352,26 +350,24 @@ async fn cancellation_at_every_await_point_leaks_nothing() {
         drop(op);
     }
     assert!(
-        settled(|| s.outstanding_fids() == base && state.live_fids() == base).await,
+        settled(|| s.outstanding_fids() == base && server.live_fids() == base).await,
         "fids back to baseline: session {} server {}",
         s.outstanding_fids(),
-        state.live_fids()
+        server.live_fids()
     );
     assert!(settled(|| s.stats().in_flight == 0).await);
 }
 
 #[tokio::test]
 async fn pipelined_bulk_read_and_write() {
-    let (conn, state) = AutoServer::start(Generation::Z);
-    let s = Session::connect_with(
-        conn,
-        Options {
-            bulk_window: 4,
-            ..opts()
-        },
-    )
-    .await
-    .unwrap();
+    let options = Options {
+        bulk_window: 4,
+        ..opts()
+    };
+    let prepare = |server: &ServerHandle| {
+        seed_file(server, "f");
+    };
+    let Pair { server, session: s } = Pair::start_with(Generation::Z, prepare, options).await;
     let (fid, _) = s.walk(s.root(), &names(&["f"])).await.unwrap();
     s.lopen(&fid, open::RDWR).await.unwrap();
     let data = s.read(&fid, 10, 400_000).await.unwrap();
@@ -381,45 +377,47 @@ async fn pipelined_bulk_read_and_write() {
             .enumerate()
             .all(|(i, b)| *b == pattern(i as u64 + 10))
     );
-    assert!(state.seen("Tread") >= 5, "chunked by msize");
+    assert!(server.seen(MessageType::Tread) >= 5, "chunked by msize");
     let small = s.read(&fid, 0, 100).await.unwrap();
     assert_eq!(small.len(), 100);
     assert!(s.read(&fid, FILE_SIZE + 5, 10).await.unwrap().is_empty());
     let payload = Bytes::from(vec![9u8; 250_000]);
-    assert_eq!(s.write(&fid, 0, payload).await.unwrap(), 250_000);
-    assert_eq!(
-        state.written.lock().unwrap().values().sum::<usize>(),
-        250_000
-    );
+    assert_eq!(s.write(&fid, 0, payload.clone()).await.unwrap(), 250_000);
+    assert_eq!(server.written(), 250_000, "each byte written once");
+    assert_eq!(s.read(&fid, 0, 250_000).await.unwrap(), payload);
     let chunk = s.write_chunk(&fid) as usize;
     assert_eq!(chunk, 65536 - 48, ".Z writes carry a 25-byte envelope");
 }
 
 #[tokio::test]
 async fn replay_rewalks_paths_on_plain_servers() {
-    let (conn, state) = AutoServer::start(Generation::Old);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { server, session: s } = Pair::start(Generation::Plain).await;
+    seed_file(&server, "d1/file");
     let (fid, _) = s.walk(s.root(), &names(&["d1", "file"])).await.unwrap();
     s.lopen(&fid, open::RDONLY | open::TRUNC).await.unwrap();
-    let walks = state.seen("Twalk");
-    state.drop_after.store(1, Ordering::SeqCst);
+    let walks = server.seen(MessageType::Twalk);
+    // The read is applied, then the connection closes instead of answering.
+    server.lose_reply_after(ReplyLoss::next(MessageType::Tread));
     let data = tokio::time::timeout(Duration::from_secs(20), s.read(&fid, 0, 10))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(&data[..], &(0..10).map(pattern).collect::<Vec<_>>()[..]);
-    assert_eq!(state.connections.load(Ordering::SeqCst), 2);
-    assert!(state.seen("Twalk") > walks, "the fid was re-walked");
-    assert_eq!(state.seen("Trebind"), 0);
-    assert_eq!(state.seen("Tattach"), 2, "root re-attached");
+    assert_eq!(data, expected(0..10));
+    assert_eq!(server.counters().connections_accepted(), 2);
+    assert!(
+        server.seen(MessageType::Twalk) > walks,
+        "the fid was re-walked"
+    );
+    assert_eq!(server.seen(MessageType::Trebind), 0);
+    assert_eq!(server.seen(MessageType::Tattach), 2, "root re-attached");
     assert_eq!(s.stats().fids_replayed, 2);
 }
 
 #[tokio::test]
 async fn replay_rebinds_by_inode_where_the_dialect_can() {
     for g in [Generation::Gen1, Generation::Z] {
-        let (conn, state) = AutoServer::start(g);
-        let s = Session::connect_with(conn, opts()).await.unwrap();
+        let Pair { server, session: s } = Pair::start(g).await;
+        seed_file(&server, "file");
         let (fid, _) = s.walk(s.root(), &names(&["file"])).await.unwrap();
         s.lopen(&fid, open::RDONLY).await.unwrap();
         s.force_reconnect();
@@ -427,24 +425,23 @@ async fn replay_rebinds_by_inode_where_the_dialect_can() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(data.len(), 5);
-        let rebinds = state.seen("Trebind") + state.seen("TrebindZ");
-        assert_eq!(rebinds, 1, "{g:?}");
-        assert_eq!(state.seen("Tlopen"), 2, "reopened after rebind");
+        assert_eq!(data, expected(5..10));
+        // The gen 1/2 and `.Z` layouts share the type byte.
+        assert_eq!(server.seen(MessageType::Trebind), 1, "{g:?}");
+        assert_eq!(server.seen(MessageType::Tlopen), 2, "reopened after rebind");
     }
 }
 
 #[tokio::test(start_paused = true)]
 async fn unrestorable_fids_become_stale_and_others_continue() {
-    let (conn, state) = AutoServer::start(Generation::Old);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { server, session: s } = Pair::start(Generation::Plain).await;
+    seed_file(&server, "dx/f");
+    seed_file(&server, "dy/g");
     let (moved, _) = s.walk(s.root(), &names(&["dx", "f"])).await.unwrap();
     let (kept, _) = s.walk(s.root(), &names(&["dy", "g"])).await.unwrap();
-    state
-        .inode_override
-        .lock()
-        .unwrap()
-        .insert(b"dx/f".to_vec(), 4242);
+    // Another file now has the name: the re-walk reaches another inode.
+    server.remove("dx/f").unwrap();
+    seed_file(&server, "dx/f");
     s.force_reconnect();
     let r = tokio::time::timeout(
         Duration::from_secs(20),
@@ -469,16 +466,19 @@ async fn unrestorable_fids_become_stale_and_others_continue() {
     );
     assert!(moved.is_stale());
     assert_eq!(s.stats().fids_stale, 1);
-    let base_server = state.live_fids();
+    assert!(
+        settled(|| server.live_fids() == 2).await,
+        "root and kept on the server"
+    );
     drop(moved);
     drop(kept);
-    assert!(settled(|| s.outstanding_fids() == 1 && state.live_fids() == base_server - 1).await);
+    assert!(settled(|| s.outstanding_fids() == 1 && server.live_fids() == 1).await);
 }
 
 #[tokio::test]
 async fn requests_wait_while_disconnected_and_resume() {
-    let (conn, state) = AutoServer::start(Generation::Gen2);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { server, session: s } = Pair::start(Generation::Gen2).await;
+    seed_file(&server, "f");
     let (fid, _) = s.walk(s.root(), &names(&["f"])).await.unwrap();
     s.lopen(&fid, open::RDONLY).await.unwrap();
     let mut tasks = Vec::new();
@@ -508,5 +508,5 @@ async fn requests_wait_while_disconnected_and_resume() {
             m => panic!("{m:?}"),
         }
     }
-    assert!(state.connections.load(Ordering::SeqCst) >= 2);
+    assert!(server.counters().connections_accepted() >= 2);
 }

@@ -61,8 +61,7 @@ async fn a_wrong_reply_on_the_wire_is_a_violation_and_the_call_still_gets_its_re
 
 #[tokio::test]
 async fn typed_calls_refuse_what_they_cannot_keep_right() {
-    let (conn, _state) = AutoServer::start(Generation::Gen1);
-    let s = Session::connect_with(conn, opts()).await.unwrap();
+    let Pair { session: s, .. } = Pair::start(zerofs_memserver::Generation::Gen1).await;
     let walk = Twalk {
         fid: s.root().id(),
         newfid: 99,

@@ -28,7 +28,7 @@ use crate::faults::lock;
 use crate::negotiate::{Negotiated, negotiate};
 use crate::server::Shared;
 
-struct Conn {
+pub(crate) struct Conn {
     id: u64,
     shared: Arc<Shared>,
     session: Mutex<Session>,
@@ -55,6 +55,7 @@ where
         out,
         close: close.clone(),
     });
+    lock(&conn.shared.conns).insert(id, Arc::downgrade(&conn));
     let writer = tokio::spawn(writer::run(id, write, rx, close));
     let mut tasks = JoinSet::new();
     read_loop(&conn, read, &mut tasks).await;
@@ -62,7 +63,17 @@ where
     debug!(conn = id, "connection closed");
     while tasks.join_next().await.is_some() {}
     lock(&conn.shared.state).fs.locks.release_session(id);
+    lock(&conn.shared.conns).remove(&id);
     let _ = writer.await;
+}
+
+/// Fids open on the connections being served.
+pub(crate) fn live_fids(shared: &Shared) -> usize {
+    let conns: Vec<Arc<Conn>> = lock(&shared.conns)
+        .values()
+        .filter_map(std::sync::Weak::upgrade)
+        .collect();
+    conns.iter().map(|c| lock(&c.session).fids.len()).sum()
 }
 
 async fn read_loop<R: AsyncRead + Unpin>(conn: &Arc<Conn>, mut read: R, tasks: &mut JoinSet<()>) {
@@ -125,8 +136,10 @@ async fn handle_frame(
     }
     let wire = decode::wire_dialect(generation, *session_dialect);
     let ty = MessageType::from_u8(header.ty);
+    let faults = &conn.shared.faults;
     let frame = match decode::decode(bytes, generation, *session_dialect) {
         Ok(frame) => frame,
+        Err(_) if faults.silent() => return ControlFlow::Continue(()),
         Err(errno) => {
             let conn = conn.clone();
             tasks.spawn(async move {
@@ -136,7 +149,21 @@ async fn handle_frame(
             return ControlFlow::Continue(());
         }
     };
-    let lose = conn.shared.faults.take_loss(&frame);
+    faults.record(conn.id, &frame);
+    if faults.silent() {
+        debug!(conn = conn.id, tag, "request dropped by fault injection");
+        return ControlFlow::Continue(());
+    }
+    if let Some(errno) = faults.take_refusal(&frame) {
+        let conn = conn.clone();
+        let ty = Some(frame.message.msg_type());
+        tasks.spawn(async move {
+            conn.respond(tag, ty, Message::error(errno).into(), wire, false)
+                .await
+        });
+        return ControlFlow::Continue(());
+    }
+    let lose = faults.take_loss(&frame);
     match &frame.message {
         Message::Tversion(m) => {
             conn.version(tag, m, wire, lose).await;
@@ -248,6 +275,7 @@ impl Conn {
         let run = || {
             dispatch::execute(
                 generation,
+                (self.shared.config.tremove, self.shared.config.xattrs),
                 self.id,
                 &self.session,
                 &self.shared.state,
@@ -278,7 +306,8 @@ impl Conn {
                 let _ = p.await;
             }
         }
-        let cap = self.shared.config.effective_max_msize();
+        let cap = (self.shared.faults.max_msize())
+            .unwrap_or_else(|| self.shared.config.effective_max_msize());
         let reply = match negotiate(generation, m.msize, &m.version, cap) {
             Err(errno) => Message::error(errno),
             Ok(n) => {

@@ -21,6 +21,8 @@ pub(crate) struct Fid {
     pub parent: Option<(u64, Bytes)>,
     /// The open flags, once opened.
     pub open: Option<u32>,
+    /// For a fid made by `Txattrwalk`: the attribute's value (or the name list) to read.
+    pub xattr: Option<Bytes>,
 }
 
 impl Fid {

@@ -4,8 +4,9 @@ use bytes::Bytes;
 use zerofs_9p_proto::consts::{LOPENATREAD_OVERHEAD, fsyncdur, lock_flags, open};
 use zerofs_9p_proto::{
     DirEntry, DirEntryPlus, LockStatus, LockType, Message, Rgetlock, Rlcreateattr, Rlock, Rlopen,
-    Rlopenatread, Rread, Rreaddir, Rreaddirattr, Rwrite, Tfallocate, Tfsyncdur, Tgetlock, Tlcreate,
-    Tlcreateattr, Tlock, Tlopen, Tlopenat, Tlopenatread, Tread, Treaddir, Twrite,
+    Rlopenatread, Rread, Rreaddir, Rreaddirattr, Rwrite, Rxattrwalk, Tfallocate, Tfsyncdur,
+    Tgetlock, Tlcreate, Tlcreateattr, Tlock, Tlopen, Tlopenat, Tlopenatread, Tread, Treaddir,
+    Twrite, Txattrwalk,
 };
 
 use super::{Cx, Reply};
@@ -163,11 +164,44 @@ pub(super) fn lcreateattr(cx: &mut Cx<'_>, m: &Tlcreateattr) -> FsResult<Message
     }))
 }
 
+/// `Txattrwalk` (when configured): `newfid` reads the value of attribute `name` of `fid`'s
+/// file, or with an empty name the NUL-terminated attribute names.
+pub(super) fn xattrwalk(cx: &mut Cx<'_>, m: &Txattrwalk) -> FsResult<Message> {
+    let f = cx.fid(m.fid)?;
+    cx.sess.check_newfid(m.fid, m.newfid)?;
+    let attrs = cx.st.xattrs.get(&f.ino);
+    let value = if m.name.is_empty() {
+        let names = attrs.into_iter().flat_map(|a| a.keys());
+        let list: Vec<u8> = names.flat_map(|n| n.iter().copied().chain([0])).collect();
+        Bytes::from(list)
+    } else {
+        attrs
+            .and_then(|a| a.get(&m.name))
+            .cloned()
+            .ok_or(Errno::ENODATA)?
+    };
+    let size = value.len() as u64;
+    let fid = Fid {
+        open: Some(open::RDONLY),
+        xattr: Some(value),
+        parent: None,
+        ..f
+    };
+    cx.sess.fids.insert(m.newfid, fid);
+    Ok(Message::Rxattrwalk(Rxattrwalk { size }))
+}
+
 /// `Tread`: the data goes out as zero-copy pieces of the file (see [`Reply`]).
 pub(super) fn read(cx: &mut Cx<'_>, m: &Tread) -> FsResult<Reply> {
     let strict = cx.strict();
     let count = cx.read_count(m.count);
     let f = cx.sess.fid(m.fid)?;
+    if let Some(value) = &f.xattr {
+        let start = usize::try_from(m.offset).map_or(value.len(), |o| o.min(value.len()));
+        let end = start + (value.len() - start).min(count as usize);
+        let data = value.slice(start..end);
+        return Ok(Message::Rread(Rread { data }).into());
+    }
     if !f.can_read(strict) {
         return Err(Errno::EBADF);
     }
@@ -179,7 +213,7 @@ pub(super) fn read(cx: &mut Cx<'_>, m: &Tread) -> FsResult<Reply> {
 pub(super) fn write(cx: &mut Cx<'_>, m: &Twrite) -> FsResult<Message> {
     let strict = cx.strict();
     let f = cx.sess.fid(m.fid)?;
-    if !f.can_write(strict) {
+    if !f.can_write(strict) || f.xattr.is_some() {
         return Err(Errno::EBADF);
     }
     cx.st.fs.write(&f.creds, f.ino, m.offset, &m.data)?;

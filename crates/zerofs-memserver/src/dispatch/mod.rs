@@ -6,7 +6,10 @@ mod files;
 mod nodes;
 mod walk;
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+
+use bytes::Bytes;
 use std::time::Instant;
 
 use zerofs_9p_proto::consts::{envelope, errno};
@@ -30,12 +33,18 @@ pub(crate) struct State {
     pub lineage: u64,
     /// The HA writer epoch (`Rgetlineage`; 0 standalone, bumped by each fail-over).
     pub writer_epoch: u64,
+    /// Extended attributes by inode (served only when configured).
+    pub xattrs: HashMap<u64, BTreeMap<Bytes, Bytes>>,
 }
 
 /// What a request executes against.
 pub(crate) struct Cx<'a> {
     /// The server generation.
     pub generation: Generation,
+    /// Whether `Tremove` is served (else `ENOSYS`, as ZeroFS).
+    pub tremove: bool,
+    /// Whether `Txattrwalk` is served (else `EOPNOTSUPP`, as ZeroFS).
+    pub xattrs: bool,
     /// The connection id (lock owner).
     pub conn: u64,
     /// The connection's session.
@@ -117,6 +126,7 @@ impl Reply {
 /// Executes one decoded request (not `Tversion`, not a gen 1+ `Tflush`) and returns its reply.
 pub(crate) fn execute(
     generation: Generation,
+    (tremove, xattrs): (bool, bool),
     conn: u64,
     sess: &Mutex<Session>,
     state: &Mutex<State>,
@@ -126,6 +136,8 @@ pub(crate) fn execute(
     let mut st = lock(state);
     let mut cx = Cx {
         generation,
+        tremove,
+        xattrs,
         conn,
         sess: &mut sess,
         st: &mut st,
@@ -210,6 +222,7 @@ fn replay_binding(cx: &mut Cx<'_>, msg: &Message, rec: &Record) {
                     creds: d.creds,
                     parent: Some((d.ino, m.name.clone())),
                     open: Some(bind.flags),
+                    xattr: None,
                 };
                 cx.sess.fids.insert(m.newfid, fid);
             }
@@ -228,6 +241,7 @@ fn run(cx: &mut Cx<'_>, msg: &Message) -> FsResult<Message> {
         M::Trebind(m) => walk::rebind(cx, m),
         M::TrebindZ(m) => walk::rebind_z(cx, m),
         M::Tclunk(m) => Ok(walk::clunk(cx, m.fid)),
+        M::Tremove(m) if cx.tremove => nodes::remove(cx, m.fid).map(|()| M::Rremove),
         M::Tlopen(m) => files::lopen(cx, m),
         M::Tlopenat(m) => files::lopenat(cx, m),
         M::Tlopenatread(m) => files::lopenatread(cx, m).map(Reply::into_message),
@@ -278,12 +292,14 @@ fn run(cx: &mut Cx<'_>, msg: &Message) -> FsResult<Message> {
         M::Tunlinkat(m) => nodes::unlinkat(cx, m).map(|()| M::Runlinkat),
         M::Treadlink(m) => nodes::readlink(cx, m),
         M::Tstatfs(m) => cx.fid(m.fid).map(|_| M::Rstatfs(cx.st.fs.statfs())),
-        // ZeroFS has no xattrs: Txattrwalk is parsed and refused, Txattrcreate is unknown.
+        // ZeroFS has no xattrs: Txattrwalk is parsed and refused (unless configured),
+        // Txattrcreate is unknown.
+        M::Txattrwalk(m) if cx.xattrs => files::xattrwalk(cx, m),
         M::Txattrwalk(_) => Err(Errno::EOPNOTSUPP),
         // Only 0.19.1's Tflush reaches here (the others are handled by the connection).
         M::Tflush(_) => Err(Errno::EOPNOTSUPP),
-        // Tauth, Tremove, Txattrcreate, Tversion (handled elsewhere) and every R-message sent
-        // as a request are not in ZeroFS's table.
+        // Tauth, Tremove (unless configured), Txattrcreate, Tversion (handled elsewhere) and
+        // every R-message sent as a request are not in ZeroFS's table.
         _ => Err(Errno::ENOSYS),
     }
 }

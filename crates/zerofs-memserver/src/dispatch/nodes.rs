@@ -155,6 +155,20 @@ pub(super) fn unlinkat(cx: &mut Cx<'_>, m: &Tunlinkat) -> FsResult<()> {
         .unlinkat(&d.creds, d.ino, &m.name, m.flags & ul::REMOVEDIR != 0)
 }
 
+/// `Tremove` (when configured): unlinks what `fid` was last walked to, then clunks the fid
+/// whatever the outcome. A fid with no known name (the attach root, a rebound fid) or whose
+/// name now leads elsewhere is refused (`EBUSY`, `ENOENT`).
+pub(super) fn remove(cx: &mut Cx<'_>, fid: u32) -> FsResult<()> {
+    let f = cx.fid(fid)?;
+    let _ = super::walk::clunk(cx, fid);
+    let (dir, name) = f.parent.ok_or(Errno::EBUSY)?;
+    if cx.st.fs.lookup(&f.creds, dir, &name)? != f.ino {
+        return Err(Errno::ENOENT);
+    }
+    let is_dir = cx.st.fs.get(f.ino)?.is_dir();
+    cx.st.fs.unlinkat(&f.creds, dir, &name, is_dir)
+}
+
 pub(super) fn readlink(cx: &mut Cx<'_>, m: &Treadlink) -> FsResult<Message> {
     let f = cx.fid(m.fid)?;
     Ok(Message::Rreadlink(Rreadlink {

@@ -51,6 +51,7 @@ pub(super) fn attach(cx: &mut Cx<'_>, m: &Tattach) -> FsResult<Message> {
             creds,
             parent: None,
             open: None,
+            xattr: None,
         },
     );
     cx.sess.attach_root = root;
@@ -99,6 +100,7 @@ fn bind_newfid(
                 ino,
                 parent,
                 open: None,
+                xattr: None,
                 ..src
             },
         );
@@ -163,6 +165,7 @@ pub(super) fn rebind(cx: &mut Cx<'_>, m: &Trebind) -> FsResult<Message> {
         creds: Creds::from_uid(uid),
         parent: None,
         open: None,
+        xattr: None,
     };
     cx.sess.fids.insert(m.fid, fid);
     Ok(Message::Rrebind(Rrebind { qid }))
@@ -212,6 +215,7 @@ pub(super) fn rebind_z(cx: &mut Cx<'_>, m: &TrebindZ) -> FsResult<Message> {
             creds,
             parent: None,
             open: None,
+            xattr: None,
         },
     );
     Ok(Message::Rrebind(Rrebind { qid }))

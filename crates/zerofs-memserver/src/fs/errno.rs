@@ -33,6 +33,7 @@ errnos!(
     ENAMETOOLONG,
     ENOSYS,
     ENOTEMPTY,
+    ENODATA,
     EOPNOTSUPP,
     ESTALE,
 );

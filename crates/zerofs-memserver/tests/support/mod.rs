@@ -73,6 +73,12 @@ impl Client {
         (Client::over(ours, w), gate)
     }
 
+    /// Connects through the server's in-memory connector (no socket).
+    pub fn in_memory(server: &ServerHandle) -> Client {
+        let (r, w) = tokio::io::split(server.connect_in_memory().expect("listening"));
+        Client::over(r, w)
+    }
+
     /// Connects to the server's TCP listener.
     pub async fn to(server: &ServerHandle) -> Client {
         Client::tcp(server.tcp_addr().expect("tcp listener")).await
